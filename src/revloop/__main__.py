@@ -1,0 +1,3 @@
+from revloop.cli.main import run
+
+run()

@@ -1,0 +1,251 @@
+"""Settings: a TOML file plus ``REVLOOP_*`` environment variables (the environment wins).
+
+Where things are:
+- ``REVLOOP_HOME``: the data directory (default: the user's data directory for "revloop").
+- ``REVLOOP_CONFIG``: the settings file (default: ``$REVLOOP_HOME/revloop.toml``).
+- ``REVLOOP_DATABASE_URL``: the store (default: SQLite at ``$REVLOOP_HOME/revloop.db``).
+
+The TOML file uses sections (``[halopsa] base_url = ...``); each key maps to the flat setting
+``halopsa_base_url``, which is also the environment variable ``REVLOOP_HALOPSA_BASE_URL``.
+Secrets (client secrets, tokens, keys) are never read from the file: a secret found there is
+an error that says which environment variable to use instead.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from revloop.domain.issues import ConfigError, HomeError, SettingsFileError
+
+ENV_PREFIX = "REVLOOP_"
+SETTINGS_FILE_NAME = "revloop.toml"
+SECRET_FIELDS = frozenset({"halopsa_client_secret", "xero_client_secret", "secret_key"})
+SECTIONS = ("halopsa", "xero", "billing", "web", "notify")
+
+
+def default_home() -> Path:
+    return Path(platformdirs.user_data_dir("revloop", appauthor=False))
+
+
+def resolve_home() -> Path:
+    raw = os.environ.get(f"{ENV_PREFIX}HOME", "").strip()
+    return Path(raw).expanduser() if raw else default_home()
+
+
+def settings_path(home: Path | None = None) -> Path:
+    raw = os.environ.get(f"{ENV_PREFIX}CONFIG", "").strip()
+    if raw:
+        return Path(raw).expanduser()
+    return (home or resolve_home()) / SETTINGS_FILE_NAME
+
+
+def _flatten(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            if key not in SECTIONS:
+                raise SettingsFileError(
+                    f"{path}: unknown section [{key}]", hint=f"sections: {', '.join(SECTIONS)}"
+                )
+            for sub, subvalue in value.items():
+                flat[f"{key}_{sub}"] = subvalue
+        else:
+            flat[key] = value
+    for key, value in flat.items():
+        if isinstance(value, float):
+            raise SettingsFileError(
+                f"{path}: {key} = {value!r} is a float", hint='write numbers as strings, e.g. "0.45"'
+            )
+    return flat
+
+
+class TomlSource(PydanticBaseSettingsSource):
+    """Reads the settings file; refuses secrets in it and unknown keys."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if not self.path.exists():
+            return {}
+        try:
+            data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except PermissionError:
+            raise SettingsFileError(f"cannot read {self.path}: permission denied") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsFileError(f"cannot read {self.path}: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsFileError(f"{self.path} is not valid TOML: {exc}") from None
+        flat = _flatten(data, self.path)
+        for key in flat:
+            if key in SECRET_FIELDS:
+                raise SettingsFileError(
+                    f"{self.path}: {key} must not be written in the settings file",
+                    hint=f"set {ENV_PREFIX}{key.upper()} in the environment, or `revloop secret set {key}`",
+                )
+            if key not in self.settings_cls.model_fields:
+                raise SettingsFileError(
+                    f"{self.path}: unknown setting {key!r}", hint="see `revloop init` for all"
+                )
+        return flat
+
+
+class Settings(BaseSettings):
+    """Every option revloop reads. ``revloop init`` writes them all, commented."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+
+    # -- where things are ------------------------------------------------------------------
+    home: Path = Field(default_factory=resolve_home, description="Data directory (REVLOOP_HOME).")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the store; empty = SQLite file revloop.db in the data directory. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/dbname",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Logging level.")
+
+    # -- the MSP ----------------------------------------------------------------------------
+    currency: str = Field("GBP", description="The MSP's base currency (ISO 4217).")
+    timezone: str = Field("Europe/London", description="The MSP's timezone (IANA name).")
+    holiday_country: str = Field("GB", description="Public holidays: country code of the holidays package.")
+    holiday_subdivision: str = Field("ENG", description="Public holidays: subdivision (empty for none).")
+    working_hours: str = Field(
+        "mon-fri 08:30-17:30",
+        description='Working hours, e.g. "mon-fri 08:30-17:30" or "mon-thu 08:00-17:00".',
+    )
+
+    # -- billing defaults (billing-rules.md) -----------------------------------------------------
+    billing_rounding_scope: Literal["entry", "ticket"] = Field("entry", description="entry | ticket")
+    billing_ooh_mode: Literal["split", "start"] = Field("split", description="split | start")
+    billing_money_rounding: Literal["half_up", "half_even"] = Field(
+        "half_up", description="half_up | half_even"
+    )
+    billing_travel_uses_multipliers: bool = Field(False, description="Charge travel at out-of-hours rates.")
+    billing_mileage_rate: Decimal = Field(Decimal("0.45"), description="Price per unit of distance.")
+    billing_mileage_item_code: str = Field("MILEAGE", description="Xero item code for mileage lines.")
+    billing_mileage_tax_code: str = Field("OUTPUT2", description="Xero tax type for mileage lines.")
+    billing_expense_markup_percent: Decimal = Field(Decimal("0"), description="Markup on expenses, percent.")
+    billing_invoice_days_ahead: int = Field(
+        0, ge=0, description="Create periodic invoices this many days before their due date."
+    )
+
+    # -- HaloPSA -----------------------------------------------------------------------------
+    halopsa_base_url: str = Field(
+        "", description="Your HaloPSA API URL, e.g. https://yourmsp.halopsa.com/api"
+    )
+    halopsa_auth_url: str = Field(
+        "", description="Your HaloPSA auth URL, e.g. https://yourmsp.halopsa.com/auth"
+    )
+    halopsa_client_id: str = Field("", description="HaloPSA API application client id.")
+    halopsa_client_secret: SecretStr | None = Field(
+        None, description="HaloPSA client secret: environment (REVLOOP_HALOPSA_CLIENT_SECRET) only."
+    )
+    halopsa_tenant: str = Field("", description="HaloPSA tenant name (hosted tenants only).")
+
+    # -- Xero --------------------------------------------------------------------------------
+    xero_api_url: str = Field("https://api.xero.com/api.xro/2.0", description="Xero Accounting API URL.")
+    xero_identity_url: str = Field("https://identity.xero.com", description="Xero identity (token) URL.")
+    xero_authorize_url: str = Field(
+        "https://login.xero.com/identity/connect/authorize", description="Xero consent page URL."
+    )
+    xero_connections_url: str = Field("https://api.xero.com/connections", description="Xero connections URL.")
+    xero_client_id: str = Field("", description="Xero app client id.")
+    xero_client_secret: SecretStr | None = Field(
+        None, description="Xero client secret: environment (REVLOOP_XERO_CLIENT_SECRET) only."
+    )
+    xero_tenant_id: str = Field("", description="Xero organisation (tenant) id to post to.")
+
+    # -- web dashboard -------------------------------------------------------------------------
+    web_host: str = Field("127.0.0.1", description="Address `revloop serve` listens on.")
+    web_port: int = Field(8000, ge=0, le=65535, description="Port `revloop serve` listens on.")
+
+    # -- secrets ---------------------------------------------------------------------------
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that encrypts stored tokens and secrets: environment (REVLOOP_SECRET_KEY) only; "
+        "if unset, a key file is kept in the data directory with owner-only permissions.",
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError("must be a 3-letter ISO 4217 code")
+        return value.upper()
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlSource(settings_cls, settings_path()))
+
+    @property
+    def settings_file(self) -> Path:
+        return settings_path(self.home)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url.strip() or f"sqlite:///{self.home / 'revloop.db'}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings, turning every validation problem into one readable ``ConfigError``."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(
+            f"setting {name}: {first['msg']}",
+            hint=f"check {ENV_PREFIX}{name.upper()} or {settings_path()}",
+        ) from None
+    if settings.home.exists() and not settings.home.is_dir():
+        raise HomeError(f"the data directory {settings.home} is a file, not a directory")
+    return settings
+
+
+def describe_fields() -> list[tuple[str, str, str]]:
+    """(name, default as TOML text, description) for every setting, for ``revloop init``."""
+    rows = []
+    for name, info in Settings.model_fields.items():
+        if name == "home":
+            continue
+        default = info.default
+        if name in SECRET_FIELDS or default is None:
+            text = ""
+        elif isinstance(default, bool):
+            text = "true" if default else "false"
+        elif isinstance(default, int):
+            text = str(default)
+        else:
+            text = f'"{default}"'
+        rows.append((name, text, info.description or ""))
+    return rows
