@@ -13,6 +13,7 @@ from rich.table import Table
 from revloop import __version__
 from revloop.bootstrap import build
 from revloop.cli import db as db_cli
+from revloop.cli import scenario as scenario_cli
 from revloop.cli import secret as secret_cli
 from revloop.cli.errors import guarded
 from revloop.cli.init import init_command
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 app.add_typer(db_cli.app, name="db")
 app.add_typer(secret_cli.app, name="secret")
+app.add_typer(scenario_cli.app, name="scenario")
 app.command("init")(init_command)
 config_app = typer.Typer(help="Inspect settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
