@@ -579,6 +579,24 @@ secrets = sa.Table(
     _ts("updated_at", nullable=False),
 )
 
+#: One Xero authorisation (a code-flow login with a rotating refresh token, or a Custom Connection).
+#: ``tokens`` is the Fernet-encrypted token set; ``version`` grows by one on every change, so a refresh
+#: is a compare-and-swap and two refreshers can never both store a rotated token.
+xero_connections = sa.Table(
+    "xero_connections",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("mode", sa.String(16), nullable=False, default="code"),  # code | custom
+    sa.Column("tenant_id", sa.String(64)),  # the organisation revloop posts to by default
+    sa.Column("tokens", sa.LargeBinary),
+    _ts("access_expires_at"),
+    _ts("refreshed_at"),
+    sa.Column("version", sa.BigInteger, nullable=False, default=1),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+)
+
 #: tables a person cares about in ``revloop status``, in the order shown
 REPORTED = (
     "customers",
