@@ -166,6 +166,10 @@ class Settings(BaseSettings):
         None, description="Xero client secret: environment (REVLOOP_XERO_CLIENT_SECRET) only."
     )
     xero_tenant_id: str = Field("", description="Xero organisation (tenant) id to post to.")
+    xero_redirect_uri: str = Field(
+        "http://localhost:8765/callback",
+        description="Redirect URI registered on your Xero app; `revloop connect xero` listens on its port.",
+    )
 
     # -- web dashboard -------------------------------------------------------------------------
     web_host: str = Field("127.0.0.1", description="Address `revloop serve` listens on.")

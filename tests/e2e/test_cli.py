@@ -118,3 +118,14 @@ def test_init_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
     assert result.returncode == 0, result.stderr
     state = json.loads(revloop("status", "--json", env=env).stdout)
     assert state["dialect"] == "postgresql" and state["up_to_date"]
+
+
+def test_connections_lists_without_secrets(tmp_path: Path) -> None:
+    env = {"REVLOOP_HOME": str(tmp_path), "REVLOOP_HALOPSA_CLIENT_SECRET": "halo-secret-value"}
+    assert revloop("init", env=env).returncode == 0
+    shown = revloop("connections", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "halopsa" in shown.stdout and "not configured" in shown.stdout
+    assert "halo-secret-value" not in shown.stdout
+    unconfigured = revloop("connect", "xero", "--no-browser", env=env)
+    assert_one_line_error(unconfigured, "connector.error")

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from revloop import __version__
 from revloop.bootstrap import build
+from revloop.cli import connect as connect_cli
 from revloop.cli import db as db_cli
 from revloop.cli import scenario as scenario_cli
 from revloop.cli import secret as secret_cli
@@ -29,7 +30,9 @@ app = typer.Typer(
 )
 app.add_typer(db_cli.app, name="db")
 app.add_typer(secret_cli.app, name="secret")
+app.add_typer(connect_cli.connect_app, name="connect")
 app.add_typer(scenario_cli.app, name="scenario")
+app.command("connections")(connect_cli.connections)
 app.command("init")(init_command)
 config_app = typer.Typer(help="Inspect settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")

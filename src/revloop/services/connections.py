@@ -1,0 +1,238 @@
+"""Connecting revloop to Xero and HaloPSA, and reporting what is connected.
+
+The Xero code flow: revloop makes a PKCE pair and a state, sends the person to Xero's consent page,
+and receives the answer on a one-shot HTTP listener at the registered redirect URI on this machine.
+The code is exchanged for tokens, which are stored encrypted (``xero_connections``) and rotate on
+every refresh from then on. A Custom Connection (client_credentials) needs no consent page.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import sqlalchemy as sa
+
+from revloop.adapters.db.tables import sync_watermarks, xero_connections
+from revloop.adapters.secrets import load_key
+from revloop.adapters.xero.auth import authorize_url, new_pkce, new_state
+from revloop.adapters.xero.factory import custom_connection_client, identity_client
+from revloop.adapters.xero.tokens import ConnectionStore
+from revloop.bootstrap import App
+from revloop.domain.issues import AuthError, ConnectorError, InputError
+
+REFRESH_TOKEN_LIFETIME = timedelta(days=60)
+CALLBACK_TIMEOUT = 300.0
+
+
+def connection_store(app: App) -> ConnectionStore:
+    settings = app.settings
+    env_key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return ConnectionStore(app.engine, load_key(settings.home, env_key))
+
+
+@dataclass(frozen=True)
+class Callback:
+    code: str | None
+    state: str | None
+    error: str | None
+
+
+class _CallbackServer(HTTPServer):
+    result: Callback | None = None
+
+
+class _CallbackHandler(BaseHTTPRequestHandler):
+    server: _CallbackServer
+
+    def do_GET(self) -> None:
+        query = parse_qs(urlsplit(self.path).query)
+        first = {k: v[0] for k, v in query.items() if v}
+        self.server.result = Callback(first.get("code"), first.get("state"), first.get("error"))
+        ok = self.server.result.error is None and self.server.result.code is not None
+        body = (
+            "<h1>revloop is connected to Xero.</h1><p>You can close this window.</p>"
+            if ok
+            else "<h1>Xero did not connect revloop.</h1><p>Go back to the terminal for details.</p>"
+        ).encode()
+        self.send_response(200 if ok else 400)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def listen_for_callback(redirect_uri: str) -> tuple[_CallbackServer, threading.Thread]:
+    parts = urlsplit(redirect_uri)
+    if parts.hostname not in ("localhost", "127.0.0.1") or not parts.port:
+        raise InputError(
+            f"the redirect URI {redirect_uri} is not on this machine",
+            hint="register e.g. http://localhost:8765/callback on your Xero app and set xero redirect_uri",
+        )
+    try:
+        server = _CallbackServer(("127.0.0.1", parts.port), _CallbackHandler)
+    except OSError as exc:
+        raise InputError(f"cannot listen on port {parts.port} for Xero's answer: {exc.strerror}") from None
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    return server, thread
+
+
+@dataclass(frozen=True)
+class Connected:
+    name: str
+    mode: str
+    tenant_id: str | None
+    organisations: list[tuple[str, str]]  # (tenant id, name)
+
+
+def connect_xero_code(
+    app: App,
+    *,
+    name: str = "default",
+    open_url: Callable[[str], object],
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = CALLBACK_TIMEOUT,
+) -> Connected:
+    """The consent flow: ``open_url`` shows the person the consent page (prints it or opens a browser)."""
+    settings = app.settings
+    identity = identity_client(settings, transport=transport)
+    pkce, state = new_pkce(), new_state()
+    url = authorize_url(
+        settings.xero_authorize_url,
+        client_id=settings.xero_client_id,
+        redirect_uri=settings.xero_redirect_uri,
+        state=state,
+        code_challenge=pkce.challenge,
+    )
+    server, thread = listen_for_callback(settings.xero_redirect_uri)
+    try:
+        open_url(url)
+        thread.join(timeout)
+    finally:
+        server.server_close()
+    answer = server.result
+    if answer is None:
+        raise AuthError(f"no answer from Xero's consent page within {int(timeout)} s", hint="run it again")
+    if answer.error:
+        raise AuthError(f"Xero refused the connection: {answer.error}")
+    if answer.state != state or not answer.code:
+        raise AuthError(
+            "the answer from Xero does not match this request (state mismatch)", hint="run it again"
+        )
+    tokens = identity.exchange_code(
+        answer.code, redirect_uri=settings.xero_redirect_uri, code_verifier=pkce.verifier
+    )
+    store = connection_store(app)
+    store.save(name, tokens, mode="code", tenant_id=None)
+    organisations = _organisations(settings, tokens.access_token, transport)
+    tenant = _choose_tenant(settings.xero_tenant_id, organisations)
+    store.set_tenant(name, tenant)
+    return Connected(name, "code", tenant, organisations)
+
+
+def connect_xero_custom(
+    app: App, *, name: str = "default", transport: httpx.BaseTransport | None = None
+) -> Connected:
+    """A Custom Connection: check the credentials work and record the organisation they reach."""
+    client = custom_connection_client(app.settings, transport=transport)
+    try:
+        organisations = [(str(c.tenantId), str(c.tenantName or "")) for c in client.connections()]
+    finally:
+        client.close()
+    tenant = _choose_tenant(app.settings.xero_tenant_id, organisations)
+    store = connection_store(app)
+    store.save(name, None, mode="custom", tenant_id=tenant)
+    return Connected(name, "custom", tenant, organisations)
+
+
+def _organisations(
+    settings: Any, access_token: str, transport: httpx.BaseTransport | None
+) -> list[tuple[str, str]]:
+    with httpx.Client(transport=transport, timeout=30) as http:
+        response = http.get(
+            settings.xero_connections_url, headers={"Authorization": f"Bearer {access_token}"}
+        )
+    if response.status_code != 200:
+        raise ConnectorError(f"Xero's connections list answered {response.status_code}")
+    return [(str(c["tenantId"]), str(c.get("tenantName") or "")) for c in response.json()]
+
+
+def _choose_tenant(wanted: str, organisations: list[tuple[str, str]]) -> str | None:
+    if not organisations:
+        raise AuthError(
+            "the Xero login has access to no organisation", hint="connect again and tick an organisation"
+        )
+    if wanted:
+        if wanted not in {t for t, _ in organisations}:
+            names = ", ".join(f"{n} ({t})" for t, n in organisations)
+            raise InputError(f"xero tenant_id {wanted} is not among the connected organisations: {names}")
+        return wanted
+    return organisations[0][0]
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    system: str
+    name: str
+    detail: str
+    tenant: str | None
+    access_expires_at: datetime | None
+    refresh_expires_at: datetime | None
+    last_sync_at: datetime | None
+
+
+def status(app: App) -> list[ConnectionStatus]:
+    """What is connected and when its tokens expire. Never reads a token's value."""
+    settings = app.settings
+    rows: list[ConnectionStatus] = []
+    with app.engine.connect() as conn:
+        last_sync = {
+            system: at
+            for system, at in conn.execute(
+                sa.select(sync_watermarks.c.system, sa.func.max(sync_watermarks.c.last_run_at)).group_by(
+                    sync_watermarks.c.system
+                )
+            )
+        }
+        halopsa_ready = bool(
+            settings.halopsa_base_url and settings.halopsa_client_id and settings.halopsa_client_secret
+        )
+        rows.append(
+            ConnectionStatus(
+                "halopsa",
+                "settings",
+                f"{settings.halopsa_base_url} as client {settings.halopsa_client_id}"
+                if halopsa_ready
+                else "not configured (set halopsa base_url, client_id and REVLOOP_HALOPSA_CLIENT_SECRET)",
+                settings.halopsa_tenant or None,
+                None,
+                None,
+                last_sync.get("halopsa"),
+            )
+        )
+        for row in conn.execute(sa.select(xero_connections).order_by(xero_connections.c.name)):
+            refresh_expiry = (
+                row.refreshed_at + REFRESH_TOKEN_LIFETIME if row.mode == "code" and row.refreshed_at else None
+            )
+            rows.append(
+                ConnectionStatus(
+                    "xero",
+                    row.name,
+                    "code flow (rotating refresh token)" if row.mode == "code" else "custom connection",
+                    row.tenant_id,
+                    row.access_expires_at,
+                    refresh_expiry,
+                    last_sync.get("xero"),
+                )
+            )
+    return rows
