@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from revloop.adapters.db.engine import make_engine
 from revloop.adapters.secrets import SecretStore, load_key
 from revloop.config import Settings, load_settings
+
+CONNECTOR_SECRETS = ("halopsa_client_secret", "xero_client_secret")
 
 
 @dataclass
@@ -27,6 +30,17 @@ class App:
     def secrets(self) -> SecretStore:
         env_key = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
         return SecretStore(self.engine, load_key(self.settings.home, env_key))
+
+    def connector_settings(self) -> Settings:
+        """The settings with API client secrets filled in from the encrypted store where the
+        environment gives none (``revloop secret set`` or ``revloop init --simulator`` put them there)."""
+        updates: dict[str, SecretStr] = {}
+        for name in CONNECTOR_SECRETS:
+            if getattr(self.settings, name) is None:
+                stored = self.secrets.get(name)
+                if stored:
+                    updates[name] = SecretStr(stored)
+        return self.settings.model_copy(update=updates) if updates else self.settings
 
     def close(self) -> None:
         if self._engine is not None:

@@ -129,3 +129,36 @@ def test_connections_lists_without_secrets(tmp_path: Path) -> None:
     assert "halo-secret-value" not in shown.stdout
     unconfigured = revloop("connect", "xero", "--no-browser", env=env)
     assert_one_line_error(unconfigured, "connector.error")
+
+
+def test_init_against_a_running_simulator(tmp_path: Path) -> None:
+    """`revloop simulate` in one process, `revloop init --simulator` and `connect` in others."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVLOOP_")}
+    env.update({"REVLOOP_HOME": str(tmp_path / "sim-home"), "NO_COLOR": "1"})
+    server = subprocess.Popen(
+        [sys.executable, "-m", "revloop", "simulate", "--port", "0", "--size", "small"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert server.stdout is not None
+        info = json.loads(server.stdout.readline())
+        home = {"REVLOOP_HOME": str(tmp_path / "home")}
+        result = revloop("init", "--simulator", info["admin_url"], env=home)
+        assert result.returncode == 0, result.stderr
+        settings = (tmp_path / "home" / "revloop.toml").read_text()
+        assert info["halopsa"]["base_url"] + "/api" in settings
+        assert info["halopsa"]["client_secret"] not in settings
+        assert info["xero"]["client_secret"] not in settings
+        connected = revloop("connect", "xero", "--custom", env=home)
+        assert connected.returncode == 0, connected.stderr
+        assert info["xero"]["tenant_id"] in connected.stdout
+        listing = revloop("connections", env=home)
+        assert "not configured" not in listing.stdout and "custom connection" in listing.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()

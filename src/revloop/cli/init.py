@@ -6,12 +6,13 @@ import os
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 
 from revloop.bootstrap import App
 from revloop.config import ENV_PREFIX, SECTIONS, describe_fields, load_settings, resolve_home, settings_path
-from revloop.domain.issues import HomeError, SettingsExistError, SettingsFileError
+from revloop.domain.issues import HomeError, InputError, SettingsExistError, SettingsFileError
 from revloop.services import store as store_service
 
 out = Console()
@@ -63,7 +64,7 @@ def _make_home(home: Path) -> None:
         raise HomeError(f"the data directory {home} is not writable")
 
 
-def write_settings(path: Path, force: bool) -> bool:
+def write_settings(path: Path, force: bool, sections: dict[str, dict[str, str]] | None = None) -> bool:
     """Write the commented settings file; returns False when it exists and is kept."""
     if path.exists() and not force:
         return False
@@ -71,7 +72,8 @@ def write_settings(path: Path, force: bool) -> bool:
         raise SettingsFileError(f"{path} is a directory, not a settings file")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_settings(), encoding="utf-8")
+        text = render_settings()
+        path.write_text(_with_sections(text, sections) if sections else text, encoding="utf-8")
     except PermissionError:
         raise SettingsFileError(f"cannot write {path}: permission denied") from None
     except OSError as exc:
@@ -79,8 +81,64 @@ def write_settings(path: Path, force: bool) -> bool:
     return True
 
 
+def simulator_settings(admin_url: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """(settings sections, secrets) that point revloop at a running ``revloop simulate``."""
+    url = admin_url.rstrip("/") + "/info"
+    try:
+        response = httpx.get(url, timeout=10)
+        response.raise_for_status()
+        info = response.json()
+        halo, xero = info["halopsa"], info["xero"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"cannot read the simulator's connection details from {url}: {exc}",
+            hint="start it with `revloop simulate` and pass the admin_url it prints",
+        ) from None
+    sections = {
+        "halopsa": {
+            "base_url": halo["base_url"].rstrip("/") + "/api",
+            "auth_url": halo["auth_url"],
+            "client_id": halo["client_id"],
+            "tenant": halo["tenant"],
+        },
+        "xero": {
+            "api_url": xero["api_url"],
+            "identity_url": xero["identity_url"],
+            "authorize_url": xero["authorize_url"],
+            "connections_url": xero["connections_url"],
+            "client_id": xero["client_id"],
+            "tenant_id": xero["tenant_id"],
+        },
+    }
+    secrets = {"halopsa_client_secret": halo["client_secret"], "xero_client_secret": xero["client_secret"]}
+    return sections, secrets
+
+
+def _with_sections(text: str, sections: dict[str, dict[str, str]]) -> str:
+    """Set the given keys in the rendered settings (uncommented), leaving the rest as they are."""
+    lines = text.splitlines()
+    for section, values in sections.items():
+        start = lines.index(f"[{section}]")
+        for key, value in values.items():
+            quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for index in range(start + 1, len(lines)):
+                if lines[index].startswith("["):
+                    lines.insert(index, f"{key} = {quoted}")
+                    break
+                if lines[index].startswith(f"# {key} = "):
+                    lines[index] = f"{key} = {quoted}"
+                    break
+            else:
+                lines.append(f"{key} = {quoted}")
+    return "\n".join(lines) + "\n"
+
+
 def init_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing settings file.")] = False,
+    simulator: Annotated[
+        str | None,
+        typer.Option("--simulator", help="Point revloop at a running `revloop simulate` (its admin_url)."),
+    ] = None,
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Write settings only; create no store.")
     ] = False,
@@ -94,7 +152,8 @@ def init_command(
     path = settings_path(home)
     if strict and path.exists() and not force:
         raise SettingsExistError(f"{path} already exists", hint="use --force to overwrite it")
-    written = write_settings(path, force)
+    sections, secrets = simulator_settings(simulator) if simulator else (None, {})
+    written = write_settings(path, force or bool(simulator), sections)
     out.print(f"Settings: {path} ({'written' if written else 'exists, kept'})")
     if no_store:
         return
@@ -102,10 +161,14 @@ def init_command(
     try:
         before, after = store_service.upgrade(application, actor="init")
         url = application.engine.url.render_as_string(hide_password=True)
+        for name, value in secrets.items():
+            application.secrets.put(name, value)
     finally:
         application.close()
     if before == after:
         out.print(f"Store: {url} (already at revision {after})")
     else:
         out.print(f"Store: {url} (created, revision {after})")
+    if simulator:
+        out.print(f"Connected to the simulator at {simulator} (client secrets stored encrypted).")
     out.print("Next: `revloop status` shows what the store holds.")

@@ -16,6 +16,7 @@ from revloop.cli import connect as connect_cli
 from revloop.cli import db as db_cli
 from revloop.cli import scenario as scenario_cli
 from revloop.cli import secret as secret_cli
+from revloop.cli import simulate as simulate_cli
 from revloop.cli.errors import guarded
 from revloop.cli.init import init_command
 from revloop.config import SECRET_FIELDS, load_settings
@@ -32,6 +33,7 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(secret_cli.app, name="secret")
 app.add_typer(connect_cli.connect_app, name="connect")
 app.add_typer(scenario_cli.app, name="scenario")
+simulate_cli.register(app)
 app.command("connections")(connect_cli.connections)
 app.command("init")(init_command)
 config_app = typer.Typer(help="Inspect settings.", no_args_is_help=True)

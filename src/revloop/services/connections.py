@@ -104,7 +104,7 @@ def connect_xero_code(
     timeout: float = CALLBACK_TIMEOUT,
 ) -> Connected:
     """The consent flow: ``open_url`` shows the person the consent page (prints it or opens a browser)."""
-    settings = app.settings
+    settings = app.connector_settings()
     identity = identity_client(settings, transport=transport)
     pkce, state = new_pkce(), new_state()
     url = authorize_url(
@@ -144,7 +144,7 @@ def connect_xero_custom(
     app: App, *, name: str = "default", transport: httpx.BaseTransport | None = None
 ) -> Connected:
     """A Custom Connection: check the credentials work and record the organisation they reach."""
-    client = custom_connection_client(app.settings, transport=transport)
+    client = custom_connection_client(app.connector_settings(), transport=transport)
     try:
         organisations = [(str(c.tenantId), str(c.tenantName or "")) for c in client.connections()]
     finally:
@@ -192,8 +192,8 @@ class ConnectionStatus:
 
 
 def status(app: App) -> list[ConnectionStatus]:
-    """What is connected and when its tokens expire. Never reads a token's value."""
-    settings = app.settings
+    """What is connected and when its tokens expire. Never shows a token's or secret's value."""
+    settings = app.connector_settings()
     rows: list[ConnectionStatus] = []
     with app.engine.connect() as conn:
         last_sync = {
