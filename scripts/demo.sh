@@ -14,3 +14,9 @@ echo "-- 1. initialise the store"
 rl init
 echo "-- 2. the store's state"
 rl status
+echo "-- 3. the rating engine on the worked examples (every figure hand-checked)"
+examples=(tests/golden/01-classes-and-overrides.yaml tests/golden/02-prepay-runs-out.yaml)
+total=$(ls tests/golden/*.yaml | wc -l)
+matched=$(rl scenario check tests/golden/*.yaml | grep -c '^OK')
+echo "$matched of $total worked examples match their hand-checked figures (tests/golden/)"
+rl scenario run "${examples[1]}"
