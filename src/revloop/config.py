@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -121,6 +122,12 @@ class Settings(BaseSettings):
     timezone: str = Field("Europe/London", description="The MSP's timezone (IANA name).")
     holiday_country: str = Field("GB", description="Public holidays: country code of the holidays package.")
     holiday_subdivision: str = Field("ENG", description="Public holidays: subdivision (empty for none).")
+    holiday_add: list[date] = Field(
+        default_factory=list, description='Extra closure days, e.g. ["2026-12-24"] (holidays all day).'
+    )
+    holiday_remove: list[date] = Field(
+        default_factory=list, description="Public holidays you work as normal days."
+    )
     working_hours: str = Field(
         "mon-fri 08:30-17:30",
         description='Working hours, e.g. "mon-fri 08:30-17:30" or "mon-thu 08:00-17:00".',
@@ -137,6 +144,7 @@ class Settings(BaseSettings):
     billing_mileage_item_code: str = Field("MILEAGE", description="Xero item code for mileage lines.")
     billing_mileage_tax_code: str = Field("OUTPUT2", description="Xero tax type for mileage lines.")
     billing_expense_markup_percent: Decimal = Field(Decimal("0"), description="Markup on expenses, percent.")
+    billing_payment_terms_days: int = Field(30, ge=0, description="Days from invoice date to due date.")
     billing_invoice_days_ahead: int = Field(
         0, ge=0, description="Create periodic invoices this many days before their due date."
     )
@@ -242,8 +250,10 @@ def describe_fields() -> list[tuple[str, str, str]]:
     for name, info in Settings.model_fields.items():
         if name == "home":
             continue
-        default = info.default
-        if name in SECRET_FIELDS or default is None:
+        default = info.get_default(call_default_factory=True)
+        if isinstance(default, list):
+            text = "[" + ", ".join(f'"{item}"' for item in default) + "]"
+        elif name in SECRET_FIELDS or default is None:
             text = ""
         elif isinstance(default, bool):
             text = "true" if default else "false"

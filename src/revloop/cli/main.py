@@ -12,8 +12,10 @@ from rich.table import Table
 
 from revloop import __version__
 from revloop.bootstrap import build
+from revloop.cli import billing as billing_cli
 from revloop.cli import connect as connect_cli
 from revloop.cli import db as db_cli
+from revloop.cli import findings as findings_cli
 from revloop.cli import scenario as scenario_cli
 from revloop.cli import secret as secret_cli
 from revloop.cli import simulate as simulate_cli
@@ -34,6 +36,8 @@ app.add_typer(secret_cli.app, name="secret")
 app.add_typer(connect_cli.connect_app, name="connect")
 app.add_typer(scenario_cli.app, name="scenario")
 simulate_cli.register(app)
+billing_cli.register(app)
+app.add_typer(findings_cli.app, name="findings")
 app.command("connections")(connect_cli.connections)
 app.command("init")(init_command)
 config_app = typer.Typer(help="Inspect settings.", no_args_is_help=True)

@@ -1,0 +1,405 @@
+"""``revloop bill`` and ``revloop approve``: rate a period, keep its drafts, approve them.
+
+Drafts are stored under their invoice key (``revloop:<customer>:<contract|all>:<period start>``).
+Billing the same period again replaces a draft whose figures changed (and drops its approval,
+since what was approved is no longer what would be posted), keeps an unchanged one as it is, and
+never touches an invoice that is posting or posted: a difference there is a finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from revloop.adapters.db import audit, repository
+from revloop.adapters.db import tables as t
+from revloop.bootstrap import App
+from revloop.domain.engine import RatingResult, rate
+from revloop.domain.findings import Finding
+from revloop.domain.invoicing import DraftInvoice, InvoiceLine
+from revloop.domain.issues import Issue, NotFound, PeriodClosed, Severity
+from revloop.domain.periods import Period
+from revloop.services.billing.resolve import Resolved, load_book
+
+EDITABLE = ("draft", "approved")
+
+
+@dataclass
+class BillResult:
+    period: Period
+    drafts: tuple[DraftInvoice, ...]
+    names: dict[str, str]
+    issues: tuple[Issue, ...]
+    findings: tuple[Issue, ...]
+    rating: RatingResult
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    locked: list[str] = field(default_factory=list)  # posted already; differences are findings
+    preview: bool = False
+
+    @property
+    def total(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = {}
+        for draft in self.drafts:
+            out[draft.currency] = out.get(draft.currency, Decimal(0)) + draft.total
+        return out
+
+
+def _line_key(line: Any) -> tuple[Any, ...]:
+    """What makes two lines the same invoice line, for a draft or a stored row alike."""
+    return (
+        line.kind,
+        line.item_code,
+        line.description,
+        line.quantity,
+        line.unit_amount,
+        line.amount,
+        line.tax_code,
+        line.tax,
+    )
+
+
+def _fingerprint(draft: DraftInvoice) -> tuple[Any, ...]:
+    return (
+        draft.subtotal,
+        draft.tax,
+        draft.total,
+        tuple(_line_key(line) for line in draft.lines),
+    )
+
+
+def _stored_fingerprint(conn: Connection, invoice_id: int, row: Any) -> tuple[Any, ...]:
+    lines = conn.execute(
+        sa.select(t.invoice_lines)
+        .where(t.invoice_lines.c.invoice_id == invoice_id)
+        .order_by(t.invoice_lines.c.position)
+    )
+    return (
+        row.subtotal,
+        row.tax,
+        row.total,
+        tuple(_line_key(line) for line in lines),
+    )
+
+
+def _line_row(
+    invoice_id: int, position: int, line: InvoiceLine, contract_ids: dict[str, int]
+) -> dict[str, Any]:
+    return {
+        "invoice_id": invoice_id,
+        "position": position,
+        "kind": line.kind,
+        "item_code": line.item_code,
+        "account_code": line.account_code,
+        "description": line.description,
+        "line_class": line.cls,
+        "quantity": line.quantity,
+        "unit_amount": line.unit_amount,
+        "amount": line.amount,
+        "tax_code": line.tax_code,
+        "tax": line.tax,
+        "explanation": line.explanation,
+        "sources": list(line.sources),
+        "contract_id": contract_ids.get(line.contract or ""),
+        "cost": _cost(line),
+    }
+
+
+def _cost(line: InvoiceLine) -> Decimal | None:
+    if line.cost is None:
+        return None
+    return line.cost.quantize(Decimal("0.01"))
+
+
+def check_period_open(conn: Connection, period: Period, rebill: bool) -> None:
+    status = conn.execute(
+        sa.select(t.billing_periods.c.status).where(t.billing_periods.c.start == period.start)
+    ).scalar_one_or_none()
+    if status == "closed" and not rebill:
+        raise PeriodClosed(
+            f"{period.label()} is closed",
+            hint="re-bill a closed period with --rebill: it issues credit notes and new invoices",
+        )
+
+
+def bill(
+    app: App,
+    period: Period,
+    *,
+    now: datetime,
+    customer: str | None = None,
+    preview: bool = False,
+    rebill: bool = False,
+    actor: str = "cli",
+) -> BillResult:
+    engine = app.engine
+    with engine.connect() as conn:
+        check_period_open(conn, period, rebill)
+        resolved: Resolved = load_book(conn, app.settings, period, customer)
+    result = rate(resolved.book, period)
+    drafts = tuple(_in_currency(d, resolved.currencies.get(d.customer)) for d in result.invoices)
+    outcome = BillResult(
+        period,
+        drafts,
+        dict(resolved.names),
+        resolved.issues + result.issues,
+        result.findings,
+        result,
+        preview=preview,
+    )
+    if preview:
+        return outcome
+    with engine.begin() as conn:
+        _store(conn, outcome, customer, now, actor)
+        repository.record_findings(
+            conn, [_as_finding(i, "issue") for i in outcome.issues if i.subject], at=now
+        )
+        repository.record_findings(
+            conn, [_as_finding(f, "finding") for f in outcome.findings if f.subject], at=now
+        )
+        repository.upsert(
+            conn,
+            t.billing_periods,
+            [{"start": period.start, "end": period.end, "status": "open"}],
+            key=("start",),
+            update=(),
+        )
+        audit.record(
+            conn,
+            at=now,
+            actor=actor,
+            action="bill.run",
+            entity="period",
+            entity_id=period.start.isoformat(),
+            details={
+                "customer": customer,
+                "created": len(outcome.created),
+                "updated": len(outcome.updated),
+                "unchanged": len(outcome.unchanged),
+                "removed": len(outcome.removed),
+                "issues": len(outcome.issues),
+            },
+        )
+    return outcome
+
+
+def _in_currency(draft: DraftInvoice, currency: str | None) -> DraftInvoice:
+    """Each customer is invoiced in its own (Xero contact's) currency."""
+    if currency is None or currency == draft.currency:
+        return draft
+    from dataclasses import replace
+
+    return replace(draft, currency=currency)
+
+
+def _as_finding(issue: Issue, kind: str) -> Finding:
+    subject = issue.subject if ":" in issue.subject else f"revloop:{kind}:{issue.subject}"
+    return Finding(issue.code, issue.severity, (subject,), issue.message, action=issue.action)
+
+
+def _store(conn: Connection, outcome: BillResult, customer: str | None, now: datetime, actor: str) -> None:
+    period = outcome.period
+    customer_ids = {c: i for c, i in conn.execute(sa.select(t.customers.c.code, t.customers.c.id))}
+    contract_ids = {c: i for c, i in conn.execute(sa.select(t.contracts.c.code, t.contracts.c.id))}
+    existing_query = sa.select(t.invoices).where(
+        t.invoices.c.origin == "revloop",
+        t.invoices.c.period_start == period.start,
+        t.invoices.c.doc_type == "invoice",
+    )
+    if customer is not None:
+        existing_query = existing_query.where(t.invoices.c.customer_id == customer_ids.get(customer, -1))
+    existing = {row.key: row for row in conn.execute(existing_query)}
+    for draft in outcome.drafts:
+        row = existing.pop(draft.key, None)
+        values = {
+            "origin": "revloop",
+            "doc_type": "invoice",
+            "key": draft.key,
+            "customer_id": customer_ids.get(draft.customer),
+            "contract_id": contract_ids.get(draft.contract or ""),
+            "period_start": period.start,
+            "period_end": period.end,
+            "currency": draft.currency,
+            "line_amount_types": draft.line_amount_types,
+            "reference": draft.key,
+            "subtotal": draft.subtotal,
+            "tax": draft.tax,
+            "total": draft.total,
+        }
+        if row is None:
+            invoice_id = conn.execute(
+                t.invoices.insert()
+                .values(status="draft", created_at=now, **values)
+                .returning(t.invoices.c.id)
+            ).scalar_one()
+            _write_lines(conn, invoice_id, draft, contract_ids)
+            outcome.created.append(draft.key)
+            continue
+        if row.status not in EDITABLE:
+            if _stored_fingerprint(conn, row.id, row) != _fingerprint(draft):
+                outcome.findings = (
+                    *outcome.findings,
+                    Issue(
+                        "billing.posted_differs",
+                        Severity.WARNING,
+                        draft.key,
+                        f"{draft.key} is already {row.status}; the work now rates to {draft.total} "
+                        f"against {row.total} posted",
+                        action="re-bill the period with --rebill to credit and re-invoice",
+                    ),
+                )
+            outcome.locked.append(draft.key)
+            continue
+        if _stored_fingerprint(conn, row.id, row) == _fingerprint(draft):
+            outcome.unchanged.append(draft.key)
+            continue
+        conn.execute(t.invoice_lines.delete().where(t.invoice_lines.c.invoice_id == row.id))
+        conn.execute(
+            t.invoices.update()
+            .where(t.invoices.c.id == row.id)
+            .values(status="draft", approved_by=None, approved_at=None, **values)
+        )
+        _write_lines(conn, row.id, draft, contract_ids)
+        outcome.updated.append(draft.key)
+    for key, row in existing.items():
+        if row.status in EDITABLE:
+            conn.execute(t.invoices.delete().where(t.invoices.c.id == row.id))
+            outcome.removed.append(key)
+
+
+def _write_lines(
+    conn: Connection, invoice_id: int, draft: DraftInvoice, contract_ids: dict[str, int]
+) -> None:
+    rows = [_line_row(invoice_id, i, line, contract_ids) for i, line in enumerate(draft.lines, start=1)]
+    if rows:
+        conn.execute(t.invoice_lines.insert(), rows)
+
+
+@dataclass(frozen=True)
+class Approved:
+    approved: list[str]
+    already: list[str]
+
+
+def approve(
+    app: App,
+    *,
+    now: datetime,
+    by: str,
+    keys: Sequence[str] = (),
+    period: Period | None = None,
+    customer: str | None = None,
+    everything: bool = False,
+) -> Approved:
+    """Approve drafts by key, by customer, or all drafts (of a period, if given)."""
+    query = sa.select(t.invoices.c.id, t.invoices.c.key, t.invoices.c.status).where(
+        t.invoices.c.origin == "revloop"
+    )
+    if keys:
+        query = query.where(t.invoices.c.key.in_(list(keys)))
+    elif customer is not None:
+        query = query.join(t.customers, t.customers.c.id == t.invoices.c.customer_id).where(
+            t.customers.c.code == customer
+        )
+    elif not everything:
+        raise NotFound("say which drafts to approve", hint="give invoice keys, --customer C or --all")
+    if period is not None:
+        query = query.where(t.invoices.c.period_start == period.start)
+    approved: list[str] = []
+    already: list[str] = []
+    with app.engine.begin() as conn:
+        rows = list(conn.execute(query))
+        found = {r.key for r in rows}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise NotFound(f"no draft invoice with key {missing[0]}", hint="`revloop invoices` lists them")
+        for row in rows:
+            if row.status != "draft":
+                already.append(row.key)
+                continue
+            conn.execute(
+                t.invoices.update()
+                .where(t.invoices.c.id == row.id, t.invoices.c.status == "draft")
+                .values(status="approved", approved_by=by, approved_at=now)
+            )
+            audit.record(
+                conn, at=now, actor=by, action="invoice.approve", entity="invoice", entity_id=row.key
+            )
+            approved.append(row.key)
+    return Approved(approved, already)
+
+
+def invoice_rows(app: App, period: Period | None = None, keys: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """revloop's invoices with their state, Xero ids and numbers, and both sides' totals."""
+    ours = t.invoices.alias("ours")
+    theirs = t.invoices.alias("theirs")
+    query = (
+        sa.select(
+            ours.c.key,
+            ours.c.status,
+            ours.c.currency,
+            ours.c.subtotal,
+            ours.c.tax,
+            ours.c.total,
+            ours.c.external_id,
+            ours.c.number,
+            ours.c.period_start,
+            t.customers.c.code.label("customer"),
+            theirs.c.total.label("xero_total"),
+            theirs.c.status.label("xero_status"),
+        )
+        .join(t.customers, t.customers.c.id == ours.c.customer_id, isouter=True)
+        .join(
+            theirs,
+            sa.and_(theirs.c.origin == "xero", theirs.c.external_id == ours.c.external_id),
+            isouter=True,
+        )
+        .where(ours.c.origin == "revloop")
+        .order_by(ours.c.period_start, ours.c.key)
+    )
+    if period is not None:
+        query = query.where(ours.c.period_start == period.start)
+    wanted = set(keys)
+    with app.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    return [r for r in rows if not wanted or r["key"] in wanted]
+
+
+@dataclass(frozen=True)
+class XeroComparison:
+    key: str
+    state: str  # new | same | differs
+    ours: Decimal
+    xero: Decimal | None
+    xero_number: str | None
+
+
+def compare_with_xero(app: App, drafts: Sequence[DraftInvoice]) -> list[XeroComparison]:
+    """For a preview: what Xero already holds under each draft's key (its Reference)."""
+    keys = [d.key for d in drafts]
+    found: dict[str, Any] = {}
+    with app.engine.connect() as conn:
+        for start in range(0, len(keys), 500):
+            query = sa.select(t.invoices.c.reference, t.invoices.c.total, t.invoices.c.number).where(
+                t.invoices.c.origin == "xero",
+                t.invoices.c.reference.in_(keys[start : start + 500]),
+                t.invoices.c.status.not_in(("VOIDED", "DELETED")),
+            )
+            found.update({r.reference: r for r in conn.execute(query)})
+    out = []
+    for draft in drafts:
+        row = found.get(draft.key)
+        if row is None:
+            out.append(XeroComparison(draft.key, "new", draft.total, None, None))
+        else:
+            state = "same" if row.total == draft.total else "differs"
+            out.append(XeroComparison(draft.key, state, draft.total, row.total, row.number))
+    return out

@@ -1,0 +1,157 @@
+"""Posting to the Xero simulator exactly once: read-back, re-runs, a crash after Xero committed,
+rejected and unmapped invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from revloop.adapters.db import migrations, repository
+from revloop.adapters.db import tables as t
+from revloop.adapters.xero.factory import custom_connection_client
+from revloop.bootstrap import App
+from revloop.config import Settings
+from revloop.demo.catalogue import xero_settings
+from revloop.services import scenario
+from revloop.services.billing import post, run
+from revloop.simulators.common import mock_transport
+from revloop.simulators.xero import XeroSimulator
+
+from .book_store import settings_overrides, write_book
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
+TENANT = "7a1d0c2e-0000-4000-8000-00000000aaaa"
+CONTACTS = {"acme": "c0000000-0000-4000-8000-000000000001", "globex": "c0000000-0000-4000-8000-000000000002"}
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sim() -> XeroSimulator:
+    simulator = XeroSimulator(demo_org=False)
+    data: dict[str, Any] = {k: v for k, v in xero_settings(TENANT).items() if k != "Organisation"}
+    data["Contacts"] = [
+        {"ContactID": cid, "Name": name.title(), "ContactNumber": name, "ContactStatus": "ACTIVE"}
+        for name, cid in CONTACTS.items()
+    ]
+    simulator.seed(data, tenant_id=TENANT, name="Northgate IT Services Ltd", chart=False)
+    simulator.add_custom_connection("POSTCLIENT", "post-secret", TENANT)
+    return simulator
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    loaded = scenario.load(GOLDEN / "01-classes-and-overrides.yaml")
+    settings = Settings(
+        home=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'store.db'}",
+        xero_client_id="POSTCLIENT",
+        xero_client_secret=SecretStr("post-secret"),
+        xero_identity_url="http://sim/identity",
+        xero_api_url="http://sim/api.xro/2.0",
+        xero_connections_url="http://sim/connections",
+        **settings_overrides(loaded.book),
+    )
+    application = App(settings)
+    migrations.upgrade(application.engine)
+    with application.engine.begin() as conn:
+        write_book(conn, loaded.book, loaded.period)
+        for code, contact in CONTACTS.items():
+            repository.link(
+                conn, entity="customer", local_id=code, system="xero", external_id=contact, at=NOW
+            )
+    run.bill(application, loaded.period, now=NOW)
+    run.approve(application, now=NOW, by="finance", everything=True)
+    yield application
+    application.close()
+
+
+def _client(app: App, sim: XeroSimulator):  # type: ignore[no-untyped-def]
+    return custom_connection_client(app.settings, transport=mock_transport(sim), sleep=lambda s: None)
+
+
+def _xero_invoices(sim: XeroSimulator, app: App) -> list[Any]:
+    with _client(app, sim) as client:
+        return list(client.invoices(TENANT).records)
+
+
+def test_posts_once_and_reads_back(app: App, sim: XeroSimulator) -> None:
+    with _client(app, sim) as client:
+        first = post.post(app, client, TENANT, now=NOW)
+    assert sorted(k for k, _ in first.posted) == [
+        "revloop:acme:all:2026-10-01",
+        "revloop:globex:all:2026-10-01",
+    ]
+    assert first.mismatches == [] and first.xero_calls == 1  # one batch for both
+    invoices = {i.Reference: i for i in _xero_invoices(sim, app)}
+    rows = {r["key"]: r for r in run.invoice_rows(app)}
+    for key, row in rows.items():
+        assert row["status"] == "posted" and row["number"] == invoices[key].InvoiceNumber
+        assert row["total"] == row["xero_total"] == invoices[key].Total
+    assert rows["revloop:acme:all:2026-10-01"]["total"] == __import__("decimal").Decimal("413.26")
+    with app.engine.connect() as conn:
+        states = {s for (s,) in conn.execute(sa.select(t.time_entries.c.billing_state))}
+        numbers = {n for (n,) in conn.execute(sa.select(t.time_entries.c.invoice_number))}
+    assert states == {"invoiced"} and numbers == {i.InvoiceNumber for i in invoices.values()}
+    with _client(app, sim) as client:
+        second = post.post(app, client, TENANT, now=NOW)
+    assert second.posted == second.recovered == second.queued == [] and second.xero_calls == 0
+    assert len(_xero_invoices(sim, app)) == 2
+
+
+class Killed(Exception):
+    pass
+
+
+class DiesAfterXeroCommits:
+    """Xero saves the batch; the process dies before it hears the answer."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def create_invoices(self, tenant: str, invoices: Any, *, idempotency_key: str) -> Any:
+        self.real.create_invoices(tenant, invoices, idempotency_key=idempotency_key)
+        raise Killed
+
+    def invoices(self, tenant: str, **kw: Any) -> Any:
+        return self.real.invoices(tenant, **kw)
+
+
+def test_crash_after_xero_committed_does_not_duplicate(app: App, sim: XeroSimulator) -> None:
+    with _client(app, sim) as client, pytest.raises(Killed):
+        post.post(app, DiesAfterXeroCommits(client), TENANT, now=NOW)
+    sim.clock.advance(3600)  # long past the Idempotency-Key's 6 minutes: only the lookup can save us
+    with _client(app, sim) as client:
+        again = post.post(app, client, TENANT, now=NOW)
+    assert len(again.recovered) == 2 and again.posted == []
+    assert len(_xero_invoices(sim, app)) == 2
+    assert {r["status"] for r in run.invoice_rows(app)} == {"posted"}
+
+
+def test_rejected_and_unmapped_invoices_become_findings(app: App, sim: XeroSimulator) -> None:
+    with app.engine.begin() as conn:
+        globex = conn.execute(
+            sa.select(t.invoices.c.id).where(t.invoices.c.key.like("revloop:globex%"))
+        ).scalar_one()
+        conn.execute(
+            t.invoice_lines.update().where(t.invoice_lines.c.invoice_id == globex).values(tax_code="NOPE")
+        )
+        conn.execute(t.external_ids.delete().where(t.external_ids.c.local_id == "acme"))
+    with _client(app, sim) as client:
+        result = post.post(app, client, TENANT, now=NOW)
+    assert result.unmapped == ["revloop:acme:all:2026-10-01"]
+    assert [k for k, _ in result.rejected] == ["revloop:globex:all:2026-10-01"]
+    with app.engine.connect() as conn:
+        codes = {c for (c,) in conn.execute(sa.select(t.findings.c.code))}
+        statuses = {k: s for k, s in conn.execute(sa.select(t.invoices.c.key, t.invoices.c.status))}
+    assert {"customer.unmapped", "posting.rejected"} <= codes
+    assert statuses == {
+        "revloop:acme:all:2026-10-01": "approved",
+        "revloop:globex:all:2026-10-01": "approved",
+    }
+    assert _xero_invoices(sim, app) == []
