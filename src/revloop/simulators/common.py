@@ -226,6 +226,8 @@ class AsgiBridge:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client went away before its request arrived whole: nothing to handle
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break

@@ -125,6 +125,7 @@ class XeroClient:
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.connections_url = connections_url
+        self._auth = auth
         self._http = httpx.Client(
             transport=transport, timeout=timeout, auth=auth, headers={"Accept": "application/json"}
         )
@@ -132,6 +133,7 @@ class XeroClient:
         self._sleep = sleep
         self._on_wait = on_wait
         self.retry = retry or RetryPolicy()
+        self.requests_sent = 0  # every HTTP request made, retries included
 
     def _backoff(self, reason: str, attempt: int, tenant: str) -> None:
         seconds = self.retry.server_wait(attempt)
@@ -140,7 +142,11 @@ class XeroClient:
         self._sleep(seconds)
 
     def close(self) -> None:
+        """Close the connections, the token service's included (it has a pool of its own)."""
         self._http.close()
+        identity = getattr(getattr(self._auth, "source", None), "identity", None)
+        if identity is not None and hasattr(identity, "close"):
+            identity.close()
 
     def __enter__(self) -> XeroClient:
         return self
@@ -186,6 +192,7 @@ class XeroClient:
         server_attempt = limited_attempt = 0
         while True:
             limiter.acquire()
+            self.requests_sent += 1
             try:
                 response = self._http.request(method, url, params=query, content=content, headers=headers)
             except httpx.TransportError as exc:

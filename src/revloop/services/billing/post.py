@@ -5,8 +5,8 @@ How "exactly once" holds, whatever crashes where:
 1. Approving leads to an **outbox** row per invoice (unique invoice key; the invoice date, due date
    and contact fixed in the row), and the invoice moves to ``posting`` — in one transaction.
 2. Before a batch is sent, its rows are marked ``sent`` and that is committed. The batch goes with
-   ``summarizeErrors=false`` and an ``Idempotency-Key`` derived from its invoice keys, and every
-   invoice carries its key in ``Reference``.
+   ``summarizeErrors=false`` and an ``Idempotency-Key`` derived from its invoice keys and the
+   attempt, and every invoice carries its key in ``Reference``.
 3. A row found ``sent`` on the next run (the process died, or the answer was lost) is first looked up
    in Xero by ``Reference``: if Xero has it, it is finished from Xero's copy, never sent again.
 4. Finishing an invoice — outbox row done, invoice posted with Xero's id and number, its time
@@ -62,9 +62,12 @@ class PostResult:
     xero_calls: int = 0
 
 
-def idempotency_key(keys: Sequence[str]) -> str:
+def idempotency_key(keys: Sequence[str], attempt: int = 1) -> str:
+    """One batch attempt's key: the same invoices in the same attempt always give the same key (so a
+    lost answer is replayed by Xero), and a new attempt after a crash never reuses an older one (its
+    body might have been cut short in flight). The lookup by Reference makes new attempts safe."""
     digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
-    return f"revloop-{digest[:40]}"
+    return f"revloop-{digest[:40]}-a{attempt}"
 
 
 def enqueue(app: App, *, now: datetime, result: PostResult, actor: str) -> None:
