@@ -226,12 +226,18 @@ def _check(world: World) -> None:
     if set(references) != world.approved:
         engine = sa.create_engine(f"sqlite:///{world.db}")
         with engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(sa.select(t.invoices.c.key, t.invoices.c.status,
-                    t.invoices.c.external_id, t.invoices.c.number).where(t.invoices.c.origin == "revloop"))]
-            outbox = [m for (m,) in conn.execute(sa.select(t.findings.c.message))]
+            rows = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    sa.select(
+                        t.invoices.c.key, t.invoices.c.status, t.invoices.c.external_id, t.invoices.c.number
+                    ).where(t.invoices.c.origin == "revloop")
+                )
+            ]
+            messages = [m for (m,) in conn.execute(sa.select(t.findings.c.message))]
         engine.dispose()
         missing = world.approved - set(references)
-        raise AssertionError(f"missing in Xero: {sorted(missing)}; store: {rows}; outbox: {outbox}")
+        raise AssertionError(f"missing in Xero: {sorted(missing)}; store: {rows}; findings: {messages}")
     numbers = {i.Reference: i.InvoiceNumber for i in xero}
     engine = sa.create_engine(f"sqlite:///{world.db}")
     with engine.connect() as conn:
