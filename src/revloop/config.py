@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Logging level.")
 
     # -- the MSP ----------------------------------------------------------------------------
+    company_name: str = Field("", description="Your company's name, as invoices and reports show it.")
     currency: str = Field("GBP", description="The MSP's base currency (ISO 4217).")
     timezone: str = Field("Europe/London", description="The MSP's timezone (IANA name).")
     holiday_country: str = Field("GB", description="Public holidays: country code of the holidays package.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -175,7 +176,31 @@ def invoices(
     out.print(table)
 
 
+def documents(
+    period: Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path("revloop-documents"),
+    excel: Annotated[
+        bool, typer.Option("--excel", help="Also write each invoice as an Excel workbook.")
+    ] = False,
+) -> None:
+    """Write the period's invoices as PDFs (and Excel) and the billing report (PDF, XLSX, CSV)."""
+    from revloop.services import documents as service
+
+    target = _period(period)
+    assert target is not None
+    application = build()
+    try:
+        require_current(application.engine)
+        written = service.write(application, target, out_dir, today=datetime.now(UTC).date(), excel=excel)
+    finally:
+        application.close()
+    out.print(f"{len(written.invoices)} invoice documents in {out_dir / 'invoices'}")
+    for path in written.report:
+        out.print(f"report: {path}")
+
+
 def register(app: typer.Typer) -> None:
+    app.command("documents")(documents)
     app.command("bill")(bill)
     app.command("approve")(approve)
     app.command("invoices")(invoices)

@@ -18,6 +18,7 @@ from revloop.adapters.xero.factory import custom_connection_client
 from revloop.bootstrap import App
 from revloop.config import Settings
 from revloop.demo.catalogue import xero_settings
+from revloop.domain.periods import Period
 from revloop.services import scenario
 from revloop.services.billing import post, run
 from revloop.simulators.common import mock_transport
@@ -155,3 +156,26 @@ def test_rejected_and_unmapped_invoices_become_findings(app: App, sim: XeroSimul
         "revloop:globex:all:2026-10-01": "approved",
     }
     assert _xero_invoices(sim, app) == []
+
+
+def test_documents_for_the_period(app: App, sim: XeroSimulator, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from revloop.services import documents
+
+    with _client(app, sim) as client:
+        posted = dict(post.post(app, client, TENANT, now=NOW).posted)
+    written = documents.write(app, Period.month(2026, 10), tmp_path / "out", today=NOW.date(), excel=True)
+    names = sorted(p.name for p in written.invoices)
+    assert names == sorted([f"{n}.pdf" for n in posted.values()] + [f"{n}.xlsx" for n in posted.values()])
+    assert sorted(p.suffix for p in written.report) == [".csv", ".pdf", ".xlsx"]
+    if shutil.which("pdftotext"):
+        number = posted["revloop:acme:all:2026-10-01"]
+        text = subprocess.run(
+            ["pdftotext", str(tmp_path / "out" / "invoices" / f"{number}.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert number in text and "TAX INVOICE" in text and "£413.26" in text
