@@ -145,6 +145,11 @@ class Settings(BaseSettings):
     billing_mileage_item_code: str = Field("MILEAGE", description="Xero item code for mileage lines.")
     billing_mileage_tax_code: str = Field("OUTPUT2", description="Xero tax type for mileage lines.")
     billing_expense_markup_percent: Decimal = Field(Decimal("0"), description="Markup on expenses, percent.")
+    billing_descriptions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Line description templates per line kind, e.g. descriptions = { labour = "
+        '"{date} {ticket_id} {ticket_summary} ({agent})" }; fields are listed in docs/billing.md.',
+    )
     billing_payment_terms_days: int = Field(30, ge=0, description="Days from invoice date to due date.")
     billing_invoice_days_ahead: int = Field(
         0, ge=0, description="Create periodic invoices this many days before their due date."
@@ -190,6 +195,18 @@ class Settings(BaseSettings):
         description="Key that encrypts stored tokens and secrets: environment (REVLOOP_SECRET_KEY) only; "
         "if unset, a key file is kept in the data directory with owner-only permissions.",
     )
+
+    @field_validator("billing_descriptions")
+    @classmethod
+    def _descriptions(cls, value: dict[str, str]) -> dict[str, str]:
+        from revloop.domain.records import DEFAULT_DESCRIPTIONS
+
+        unknown = sorted(set(value) - set(DEFAULT_DESCRIPTIONS))
+        if unknown:
+            raise ValueError(
+                f"unknown line kinds {unknown} (known: {', '.join(sorted(DEFAULT_DESCRIPTIONS))})"
+            )
+        return value
 
     @field_validator("currency")
     @classmethod
@@ -254,6 +271,8 @@ def describe_fields() -> list[tuple[str, str, str]]:
         default = info.get_default(call_default_factory=True)
         if isinstance(default, list):
             text = "[" + ", ".join(f'"{item}"' for item in default) + "]"
+        elif isinstance(default, dict):
+            text = "{}"
         elif name in SECRET_FIELDS or default is None:
             text = ""
         elif isinstance(default, bool):

@@ -33,8 +33,8 @@ def _hours_text(book: Book) -> str:
 def settings_overrides(book: Book) -> dict[str, Any]:
     s = book.settings
     holidays = book.calendar.holidays
-    if s.descriptions or s.mileage_surcharge is not None:
-        raise Unsupported("description templates or a mileage surcharge setting")
+    if s.mileage_surcharge is not None:
+        raise Unsupported("a mileage surcharge setting")
     if book.calendar.timezone != s.timezone:
         raise Unsupported("a calendar timezone other than the settings' timezone")
     return {
@@ -53,6 +53,7 @@ def settings_overrides(book: Book) -> dict[str, Any]:
         "billing_mileage_item_code": s.mileage_item_code,
         "billing_mileage_tax_code": s.mileage_tax_code,
         "billing_expense_markup_percent": s.expense_markup_percent,
+        "billing_descriptions": dict(s.descriptions),
     }
 
 

@@ -91,6 +91,7 @@ def domain_settings(settings: AppSettings) -> Settings:
         mileage_item_code=settings.billing_mileage_item_code,
         mileage_tax_code=settings.billing_mileage_tax_code,
         expense_markup_percent=settings.billing_expense_markup_percent,
+        descriptions=tuple(sorted(settings.billing_descriptions.items())),
     )
 
 
