@@ -179,3 +179,23 @@ def test_documents_for_the_period(app: App, sim: XeroSimulator, tmp_path: Path) 
             check=True,
         ).stdout
         assert number in text and "TAX INVOICE" in text and "£413.26" in text
+
+
+def test_an_invoice_already_in_xero_is_adopted_not_posted_again(app: App, sim: XeroSimulator) -> None:
+    with _client(app, sim) as client:
+        post.post(app, client, TENANT, now=NOW)
+    # A fresh store that has synced Xero's invoices (origin xero) but never billed October itself.
+    with app.engine.begin() as conn:
+        conn.execute(t.outbox.delete())
+        conn.execute(t.invoices.delete().where(t.invoices.c.origin == "revloop"))
+        conn.execute(
+            t.time_entries.update().values(billing_state="unbilled", invoice_key=None, invoice_number=None)
+        )
+    result = run.bill(app, Period.month(2026, 10), now=NOW)
+    assert sorted(result.locked) == ["revloop:acme:all:2026-10-01", "revloop:globex:all:2026-10-01"]
+    assert result.created == []
+    statuses = {r["key"]: r["status"] for r in run.invoice_rows(app)}
+    assert set(statuses.values()) == {"posted"}
+    with _client(app, sim) as client:
+        again = post.post(app, client, TENANT, now=NOW)
+    assert again.queued == [] and again.xero_calls == 0 and len(_xero_invoices(sim, app)) == 2

@@ -217,8 +217,13 @@ def _store(conn: Connection, outcome: BillResult, customer: str | None, now: dat
     if customer is not None:
         existing_query = existing_query.where(t.invoices.c.customer_id == customer_ids.get(customer, -1))
     existing = {row.key: row for row in conn.execute(existing_query)}
+    in_xero = _already_in_xero(conn, [d.key for d in outcome.drafts if d.key not in existing])
     for draft in outcome.drafts:
         row = existing.pop(draft.key, None)
+        xero = in_xero.get(draft.key)
+        if row is None and xero is not None:
+            _adopt(conn, outcome, draft, xero, customer_ids, contract_ids, now)
+            continue
         values = {
             "origin": "revloop",
             "doc_type": "invoice",
@@ -273,6 +278,71 @@ def _store(conn: Connection, outcome: BillResult, customer: str | None, now: dat
         if row.status in EDITABLE:
             conn.execute(t.invoices.delete().where(t.invoices.c.id == row.id))
             outcome.removed.append(key)
+
+
+def _already_in_xero(conn: Connection, keys: list[str]) -> dict[str, Any]:
+    """Xero invoices (as last synced) whose Reference is one of these invoice keys."""
+    found: dict[str, Any] = {}
+    for start in range(0, len(keys), 500):
+        query = sa.select(t.invoices).where(
+            t.invoices.c.origin == "xero",
+            t.invoices.c.reference.in_(keys[start : start + 500]),
+            t.invoices.c.status.not_in(("VOIDED", "DELETED")),
+        )
+        found.update({row.reference: row for row in conn.execute(query)})
+    return found
+
+
+def _adopt(
+    conn: Connection,
+    outcome: BillResult,
+    draft: DraftInvoice,
+    xero: Any,
+    customer_ids: dict[str, int],
+    contract_ids: dict[str, int],
+    now: datetime,
+) -> None:
+    """Xero already has this invoice (same key in its Reference): record it as posted, never post it
+    again; if Xero's total differs from what the work rates to now, say so."""
+    invoice_id = conn.execute(
+        t.invoices.insert()
+        .values(
+            origin="revloop",
+            doc_type="invoice",
+            key=draft.key,
+            customer_id=customer_ids.get(draft.customer),
+            contract_id=contract_ids.get(draft.contract or ""),
+            period_start=outcome.period.start,
+            period_end=outcome.period.end,
+            currency=draft.currency,
+            line_amount_types=draft.line_amount_types,
+            reference=draft.key,
+            subtotal=draft.subtotal,
+            tax=draft.tax,
+            total=draft.total,
+            status="posted",
+            external_id=xero.external_id,
+            number=xero.number,
+            date=xero.date,
+            due_date=xero.due_date,
+            posted_at=now,
+            created_at=now,
+        )
+        .returning(t.invoices.c.id)
+    ).scalar_one()
+    _write_lines(conn, invoice_id, draft, contract_ids)
+    outcome.locked.append(draft.key)
+    if xero.total != draft.total:
+        outcome.findings = (
+            *outcome.findings,
+            Issue(
+                "billing.posted_differs",
+                Severity.WARNING,
+                draft.key,
+                f"Xero's {xero.number} ({draft.key}) totals {xero.total}; the work rates to {draft.total}",
+                action="check the invoice in Xero; correct with a credit note if revloop's figures are right",
+            ),
+        )
 
 
 def _write_lines(
