@@ -167,6 +167,11 @@ class Settings(BaseSettings):
         None, description="HaloPSA client secret: environment (REVLOOP_HALOPSA_CLIENT_SECRET) only."
     )
     halopsa_tenant: str = Field("", description="HaloPSA tenant name (hosted tenants only).")
+    halopsa_rate_limit: int = Field(
+        300,
+        ge=1,
+        description="HaloPSA requests per rolling 5 minutes (HaloPSA allows 300; raise only if yours does).",
+    )
 
     # -- Xero --------------------------------------------------------------------------------
     xero_api_url: str = Field("https://api.xero.com/api.xro/2.0", description="Xero Accounting API URL.")

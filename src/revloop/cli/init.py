@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -64,7 +64,7 @@ def _make_home(home: Path) -> None:
         raise HomeError(f"the data directory {home} is not writable")
 
 
-def write_settings(path: Path, force: bool, sections: dict[str, dict[str, str]] | None = None) -> bool:
+def write_settings(path: Path, force: bool, sections: dict[str, dict[str, Any]] | None = None) -> bool:
     """Write the commented settings file; returns False when it exists and is kept."""
     if path.exists() and not force:
         return False
@@ -81,7 +81,7 @@ def write_settings(path: Path, force: bool, sections: dict[str, dict[str, str]] 
     return True
 
 
-def simulator_settings(admin_url: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+def simulator_settings(admin_url: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """(settings sections, secrets) that point revloop at a running ``revloop simulate``."""
     url = admin_url.rstrip("/") + "/info"
     try:
@@ -100,6 +100,7 @@ def simulator_settings(admin_url: str) -> tuple[dict[str, dict[str, str]], dict[
             "auth_url": halo["auth_url"],
             "client_id": halo["client_id"],
             "tenant": halo["tenant"],
+            **({"rate_limit": halo["rate_limit"]} if "rate_limit" in halo else {}),
         },
         "xero": {
             "api_url": xero["api_url"],
@@ -114,13 +115,21 @@ def simulator_settings(admin_url: str) -> tuple[dict[str, dict[str, str]], dict[
     return sections, secrets
 
 
-def _with_sections(text: str, sections: dict[str, dict[str, str]]) -> str:
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _with_sections(text: str, sections: dict[str, dict[str, Any]]) -> str:
     """Set the given keys in the rendered settings (uncommented), leaving the rest as they are."""
     lines = text.splitlines()
     for section, values in sections.items():
         start = lines.index(f"[{section}]")
         for key, value in values.items():
-            quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            quoted = _toml_value(value)
             for index in range(start + 1, len(lines)):
                 if lines[index].startswith("["):
                     lines.insert(index, f"{key} = {quoted}")

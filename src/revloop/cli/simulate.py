@@ -26,6 +26,9 @@ def simulate(
     snapshot_dir: Annotated[
         Path | None, typer.Option(help="Write snapshot.json, manifest.json and facts.json here.")
     ] = None,
+    halopsa_rate_limit: Annotated[
+        int, typer.Option(min=1, help="HaloPSA requests allowed per rolling 5 minutes (HaloPSA's is 300).")
+    ] = 300,
 ) -> None:
     """Serve both APIs (HaloPSA under /halopsa, Xero under /xero) and an admin API under /admin."""
     import uvicorn
@@ -37,7 +40,7 @@ def simulate(
         raise typer.BadParameter(f"size must be one of {', '.join(SIZES)}", param_hint="--size")
     started = time.monotonic()
     msp = generate(seed=seed, size=size)
-    server = SimulatorServer()
+    server = SimulatorServer(halopsa_rate_limit=halopsa_rate_limit)
     server.seed_demo(msp)
     if snapshot_dir is not None:
         snapshot_dir.mkdir(parents=True, exist_ok=True)

@@ -45,12 +45,12 @@ class SimulatorServer:
     """Both simulators behind one handler; serve it with ``asgi()`` or in-process with
     ``revloop.simulators.common.mock_transport(server)``."""
 
-    def __init__(self, *, clock: SimClock | None = None) -> None:
+    def __init__(self, *, clock: SimClock | None = None, halopsa_rate_limit: int = 300) -> None:
         self.clock = clock or SimClock()
         self.log = RequestLog()
         self.faults = FaultInjector()
         common = {"clock": self.clock, "faults": self.faults, "log": self.log}
-        self.halopsa = HaloSimulator(prefix="/halopsa", **common)  # type: ignore[arg-type]
+        self.halopsa = HaloSimulator(prefix="/halopsa", rate_limit=halopsa_rate_limit, **common)  # type: ignore[arg-type]
         self.xero = XeroSimulator(prefix="/xero", demo_org=False, **common)  # type: ignore[arg-type]
         self.manifest: list[dict[str, Any]] = []
 
@@ -71,6 +71,7 @@ class SimulatorServer:
                 "client_id": h["client_id"],
                 "client_secret": h["client_secret"],
                 "tenant": h["tenant"],
+                "rate_limit": self.halopsa.limiter.limit,
             },
             "xero": {
                 "api_url": f"{base}/xero/api.xro/2.0",

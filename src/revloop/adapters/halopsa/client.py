@@ -148,7 +148,7 @@ class HaloClient:
             settings.halopsa_client_id,
             secret.get_secret_value(),
             tenant=settings.halopsa_tenant,
-            **options,
+            **{"rate_limit": getattr(settings, "halopsa_rate_limit", 300), **options},
         )
 
     def close(self) -> None:
@@ -248,7 +248,7 @@ class HaloClient:
         while True:
             answer = self.get(resource, {**base, "page_no": page_no})
             items, total = records_of(resource, answer)
-            first = items[0].get("id") if items and isinstance(items[0], dict) else None
+            first = _identity(items[0]) if items and isinstance(items[0], dict) else None
             if page_no > 1 and first is not None and first == previous_first:
                 raise ConnectorError(
                     f"HaloPSA /{resource} answered page {page_no} with the records of page {page_no - 1}",
@@ -368,6 +368,14 @@ class HaloClient:
 
     def upsert_items(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         return self.post("Item", records)
+
+
+def _identity(record: Mapping[str, Any]) -> Any:
+    """What identifies a listed record: its id, with its ticket for actions (numbered per ticket)."""
+    rid = record.get("id")
+    if rid is None:
+        return None
+    return (record.get("ticket_id"), rid) if "ticket_id" in record else rid
 
 
 def _has_id(record: Mapping[str, Any]) -> bool:
