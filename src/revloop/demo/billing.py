@@ -88,7 +88,7 @@ class Invoice:
 
     @property
     def key(self) -> str:
-        return f"revloop:{self.client_id}:all:{self.period.isoformat()}"
+        return f"revloop:c{self.client_id}:all:{self.period.isoformat()}"  # revloop customer code c<halo id>
 
     def tax(self, line: Line) -> Decimal:
         return q2(line.amount * TAX_PERCENT[self.tax_type] / 100)

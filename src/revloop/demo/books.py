@@ -1178,7 +1178,7 @@ def facts(g: Generation, biller: Biller) -> dict[str, Any]:
             "line_amount_types": "Exclusive",
             "prepay_money_draw": "round2(billed_hours x unit)",
             "travel_uses_multipliers": False,
-            "invoice_reference": "revloop:<client>:all:<period>",
+            "invoice_reference": "revloop:c<client>:all:<period>",
         },
         "agents": [
             {
