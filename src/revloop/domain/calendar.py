@@ -96,11 +96,12 @@ class Calendar:
     working_hours: tuple[DayHours, ...]  # 7 entries, Monday first
     holidays: Holidays = field(default_factory=Holidays)
     _hash: int = field(default=0, init=False, compare=False, repr=False)
+    _zone: ZoneInfo | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.working_hours) != 7:
             raise ValueError("working hours need one entry per weekday")
-        ZoneInfo(self.timezone)  # raises for an unknown zone
+        object.__setattr__(self, "_zone", _zone(self.timezone))  # raises for an unknown zone
         object.__setattr__(self, "_hash", hash((self.timezone, self.working_hours, self.holidays)))
 
     def __hash__(self) -> int:  # computed once: calendars key the day caches
@@ -108,13 +109,18 @@ class Calendar:
 
     @property
     def zone(self) -> ZoneInfo:
-        return _zone(self.timezone)
+        zone = self._zone
+        assert zone is not None
+        return zone
 
     def localise(self, moment: datetime) -> datetime:
         """A naive time is local to this calendar; an aware one is converted to it."""
+        zone = self._zone
         if moment.tzinfo is None:
-            return moment.replace(tzinfo=self.zone)
-        return moment.astimezone(self.zone)
+            return moment.replace(tzinfo=zone)
+        if moment.tzinfo is zone:
+            return moment
+        return moment.astimezone(zone)
 
     def day_class(self, day: date) -> WorkClass | None:
         """``holiday`` or ``weekend`` when the whole day has one class, else ``None``."""
@@ -128,6 +134,9 @@ class Calendar:
         return _day_pieces(self, day)
 
     def class_at(self, moment: datetime) -> WorkClass:
+        return _class_at(self, moment, moment.fold)
+
+    def _class_at(self, moment: datetime) -> WorkClass:
         local = self.localise(moment)
         instant = local.astimezone(UTC)
         for start, end, cls in self.day_pieces(local.date()):
@@ -140,9 +149,16 @@ class Calendar:
 
         A class met twice sums its time. The parts sum exactly to the whole duration.
         """
+        return list(_segments(self, start, start.fold, minutes))
+
+    def shares(self, start: datetime, minutes: Decimal) -> tuple[tuple[WorkClass, int], ...]:
+        """``segments`` as a tuple, shared between equal questions (the answers are cached)."""
+        return _segments(self, start, start.fold, minutes)
+
+    def _segments(self, start: datetime, minutes: Decimal) -> tuple[tuple[WorkClass, int], ...]:
         total_us = int((minutes * _US_PER_MINUTE).to_integral_value())
         if total_us <= 0:
-            return []
+            return ()
         local = self.localise(start)
         day0 = local.date()
         simple = _simple_day(self, day0)
@@ -171,7 +187,21 @@ class Calendar:
             next_midnight = _instant(self.zone, day + timedelta(days=1), 0)
             cursor = max(cursor, next_midnight)
             day += timedelta(days=1)
-        return [(cls, spent[cls]) for cls in order]
+        return tuple((cls, spent[cls]) for cls in order)
+
+
+# Work repeats the same start times and durations (and the answers are small): both are cached.
+# ``fold`` is part of the key: equal naive times either side of a clock change are not the same.
+@lru_cache(maxsize=65536)
+def _segments(
+    calendar: Calendar, start: datetime, fold: int, minutes: Decimal
+) -> tuple[tuple[WorkClass, int], ...]:
+    return calendar._segments(start, minutes)
+
+
+@lru_cache(maxsize=65536)
+def _class_at(calendar: Calendar, moment: datetime, fold: int) -> WorkClass:
+    return calendar._class_at(moment)
 
 
 _US_PER_DAY = 24 * 60 * _US_PER_MINUTE
@@ -191,7 +221,7 @@ def _simple_day(calendar: Calendar, day: date) -> tuple[LocalPiece, ...] | None:
     )
 
 
-def _cut(pieces: tuple[LocalPiece, ...], lo: int, hi: int) -> list[tuple[WorkClass, int]]:
+def _cut(pieces: tuple[LocalPiece, ...], lo: int, hi: int) -> tuple[tuple[WorkClass, int], ...]:
     order: list[WorkClass] = []
     spent: dict[WorkClass, int] = {}
     for a, b, cls in pieces:
@@ -202,7 +232,7 @@ def _cut(pieces: tuple[LocalPiece, ...], lo: int, hi: int) -> list[tuple[WorkCla
             else:
                 order.append(cls)
                 spent[cls] = y - x
-    return [(cls, spent[cls]) for cls in order]
+    return tuple((cls, spent[cls]) for cls in order)
 
 
 @lru_cache(maxsize=64)

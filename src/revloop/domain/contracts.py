@@ -105,13 +105,20 @@ class PrepayAccount:
 
     def available(self, day: date) -> Decimal:
         self._activate(day)
-        return sum((lot.remaining for lot in self._lots if lot.live(day)), _ZERO) - self.debt
+        total = _ZERO
+        for lot in self._lots:
+            if lot.date <= day and (lot.expires is None or day <= lot.expires):  # lot.live(day)
+                total += lot.remaining
+        return total - self.debt
 
     def consume(self, day: date, amount: Decimal) -> None:
         """Take ``amount`` from live lots, earliest expiry first; any rest becomes debt."""
         self._activate(day)
         need = amount
-        for lot in sorted((x for x in self._lots if x.live(day)), key=_Lot.order):
+        live = [x for x in self._lots if x.live(day)]
+        if len(live) > 1:
+            live.sort(key=_Lot.order)
+        for lot in live:
             if need <= 0:
                 break
             take = min(lot.remaining, need)

@@ -11,11 +11,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import attrgetter, itemgetter
 from typing import Literal, TypeVar
 
 from revloop.domain.calendar import Calendar, WorkClass
-from revloop.domain.contracts import AllowanceAccount, PrepayAccount, draw_prepay, match_contract
-from revloop.domain.invoicing import DraftInvoice, build_invoice, invoice_key
+from revloop.domain.contracts import (
+    AllowanceAccount,
+    PrepayAccount,
+    PrepayDraw,
+    draw_prepay,
+    match_contract,
+)
+from revloop.domain.invoicing import DraftInvoice, Priced, build_invoice, invoice_key
 from revloop.domain.issues import Issue, Severity
 from revloop.domain.money import q4, round2
 from revloop.domain.periods import Period
@@ -30,10 +37,10 @@ from revloop.domain.rating.labour import (
     share_ticket_minutes,
     unit_amount,
 )
-from revloop.domain.rating.lines import LineDraft, LineKind, render
+from revloop.domain.rating.lines import Lazy, LineDraft, LineKind, Text, render
 from revloop.domain.rating.mileage import mileage_codes, mileage_rate, mileage_surcharge
 from revloop.domain.rating.recurring import charge_periods, increased_unit, prorate, prorated_unit
-from revloop.domain.rating.travel import price_travel
+from revloop.domain.rating.travel import TravelPrice, price_travel
 from revloop.domain.records import Book, Contract, Customer, TimeEntry
 
 _T = TypeVar("_T")
@@ -89,10 +96,10 @@ class _Run:
     states: dict[tuple[str, str], RecordState] = field(default_factory=dict)
     covered_by: dict[str, str] = field(default_factory=dict)
     payable: set[str] = field(default_factory=set)  # entries with a chargeable line
+    pending: list[tuple[str, str]] = field(default_factory=list)  # invoiced, invoice key to be set
+    quantities: dict[Decimal, Decimal] = field(default_factory=dict)  # quantities at 4 dp, one object each
     label: str = ""
     templates: dict[str, str] = field(default_factory=dict)
-    pieces: dict[str, str] = field(default_factory=dict)  # explanation parts, shared when equal
-    quantities: dict[Decimal, Decimal] = field(default_factory=dict)  # equal quantities, one object
     units: dict[tuple[int, WorkClass, bool], Decimal] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -112,6 +119,11 @@ class _Run:
 
     def not_billable(self, kind: str, rid: str, why: str) -> None:
         self.states[(kind, rid)] = RecordState("not_billable", why)
+
+    def invoiced(self, kind: str, rid: str) -> None:
+        """The record has a line; its invoice key is set once the invoices are made."""
+        self.states[(kind, rid)] = RecordState("invoiced", "")
+        self.pending.append((kind, rid))
 
 
 CHUNK_ENTRIES = 25_000
@@ -154,12 +166,64 @@ def _rate_whole(book: Book, period: Period) -> RatingResult:
         balance_units=units,
         issues=tuple(issues),
         findings=tuple(findings),
-        states=dict(sorted(run.states.items())),
+        states=_sorted_states(run.states),
     )
+
+
+def _sorted_states(states: Mapping[tuple[str, str], RecordState]) -> dict[tuple[str, str], RecordState]:
+    """``dict(sorted(states.items()))``, sorting the ids of each record kind as plain strings."""
+    by_kind: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key in states:
+        by_kind[key[0]].append(key)
+    out: dict[tuple[str, str], RecordState] = {}
+    for kind in sorted(by_kind):
+        keys = by_kind[kind]
+        keys.sort(key=_second)
+        for key in keys:
+            out[key] = states[key]
+    return out
+
+
+_second = itemgetter(1)
 
 
 # --------------------------------------------------------------------------------------------
 # time entries
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What an entry's customer, charge type, named contract, service line and day decide."""
+
+    contract: Contract | None
+    problem: str | None
+    ambiguous: tuple[str, ...]
+    covered: bool
+    rate: ResolvedRate | None
+    travel_ct_id: str
+    travel_ct: ChargeType | None
+    travel_rate: ResolvedRate | None
+
+
+def _context(
+    book: Book,
+    candidates: list[Contract],
+    ct: ChargeType,
+    e: TimeEntry,
+    day: date,
+) -> _Context:
+    named = book.contracts.get(e.contract) if e.contract else None
+    match = match_contract(candidates, named, e.contract, e.customer, ct.id, e.service_line, day)
+    contract = match.contract
+    covered = contract is not None and contract.covers_work(ct.id, e.service_line)
+    contract_id = contract.id if contract else None
+    rate_row = book.ratebook.resolve(ct.id, e.customer, contract_id, day)
+    travel_ct_id = ct.travel or ct.id
+    travel_ct = book.ratebook.charge_types.get(travel_ct_id)
+    travel_rate = book.ratebook.resolve(travel_ct_id, e.customer, contract_id, day) if travel_ct else None
+    return _Context(
+        contract, match.problem, match.ambiguous, covered, rate_row, travel_ct_id, travel_ct, travel_rate
+    )
 
 
 def _prepare_entries(run: _Run) -> tuple[list[_Prepared], list[_Prepared]]:
@@ -169,13 +233,21 @@ def _prepare_entries(run: _Run) -> tuple[list[_Prepared], list[_Prepared]]:
         by_customer[c.customer].append(c)
     prepared: list[_Prepared] = []
     travel: list[_Prepared] = []
+    # entries of one customer, charge type, contract and service line on one day decide alike
+    contexts: dict[tuple[str, str, str | None, str | None, date], _Context] = {}
+    # work starts repeat: (calendar, start as given) -> (local start, UTC start, work date)
+    moments: dict[tuple[int, datetime, int], tuple[datetime, datetime, date]] = {}
+    first, end = run.period.start, run.period.end
+    customers = book.customers
+    charge_types = book.ratebook.charge_types
+    states = run.states
     for e in book.entries:  # any order: draws are ordered later, issues and states sorted at the end
         if e.written_off is not None:
-            run.states[("entry", e.id)] = RecordState(
+            states[("entry", e.id)] = RecordState(
                 "written_off", f"{e.written_off.by}: {e.written_off.reason}"
             )
             continue
-        customer = book.customers.get(e.customer)
+        customer = customers.get(e.customer)
         if customer is None:
             run.issue(
                 "entry.unknown_customer",
@@ -186,7 +258,7 @@ def _prepare_entries(run: _Run) -> tuple[list[_Prepared], list[_Prepared]]:
             )
             run.not_billable("entry", e.id, "unknown customer")
             continue
-        if e.minutes < 0 or e.non_billable_minutes < 0 or e.travel_minutes < 0:
+        if e.minutes < _ZERO or e.non_billable_minutes < _ZERO or e.travel_minutes < _ZERO:
             run.issue(
                 "entry.negative_duration",
                 Severity.ERROR,
@@ -197,9 +269,13 @@ def _prepare_entries(run: _Run) -> tuple[list[_Prepared], list[_Prepared]]:
             run.not_billable("entry", e.id, "negative duration")
             continue
         cal = customer.calendar or book.calendar
-        start = cal.localise(e.start)
-        day = start.date()
-        if day not in run.period:
+        when_key = (id(cal), e.start, e.start.fold)  # fold: equal times either side of a clock change
+        when = moments.get(when_key)
+        if when is None:
+            local = cal.localise(e.start)
+            when = moments[when_key] = (local, local.astimezone(UTC), local.date())
+        start, utc, day = when
+        if not first <= day < end:
             run.issue(
                 "entry.outside_period",
                 Severity.WARNING,
@@ -212,7 +288,7 @@ def _prepare_entries(run: _Run) -> tuple[list[_Prepared], list[_Prepared]]:
         if e.charge_type is None:
             run.not_billable("entry", e.id, "no charge type")
             continue
-        ct = book.ratebook.charge_types.get(e.charge_type)
+        ct = charge_types.get(e.charge_type)
         if ct is None:
             run.issue(
                 "entry.unknown_charge_type",
@@ -223,37 +299,35 @@ def _prepare_entries(run: _Run) -> tuple[list[_Prepared], list[_Prepared]]:
             )
             run.not_billable("entry", e.id, "unknown charge type")
             continue
-        named = book.contracts.get(e.contract) if e.contract else None
-        match = match_contract(
-            by_customer.get(e.customer, ()), named, e.contract, e.customer, ct.id, e.service_line, day
-        )
-        if match.problem is not None:
+        key = (e.customer, e.charge_type, e.contract, e.service_line, day)
+        ctx = contexts.get(key)
+        if ctx is None:
+            ctx = contexts[key] = _context(book, by_customer.get(e.customer, []), ct, e, day)
+        if ctx.problem is not None:
             run.issue(
-                match.problem,
+                ctx.problem,
                 Severity.WARNING,
                 e.id,
                 f"time entry {e.id} names contract {e.contract!r}, which "
                 + (
                     "is not in force on its work date"
-                    if match.problem == "contract.not_in_force"
+                    if ctx.problem == "contract.not_in_force"
                     else "is not a contract of its customer"
                 )
                 + "; rated pay-as-you-go",
                 "correct the contract on the entry",
             )
-        if match.ambiguous:
+        if ctx.ambiguous:
             run.issue(
                 "contract.ambiguous",
                 Severity.WARNING,
                 e.id,
-                f"time entry {e.id} matches several contracts ({', '.join(match.ambiguous)}); "
+                f"time entry {e.id} matches several contracts ({', '.join(ctx.ambiguous)}); "
                 "rated pay-as-you-go at customer rates",
                 "name the contract on the entry or narrow the contracts' coverage",
             )
-        contract = match.contract
-        covered = contract is not None and contract.covers_work(ct.id, e.service_line)
-        utc = start.astimezone(UTC)
-        rate_row = book.ratebook.resolve(ct.id, e.customer, contract.id if contract else None, day)
+        contract = ctx.contract
+        rate_row = ctx.rate
         if rate_row is None:
             run.issue(
                 "rate.missing",
@@ -266,24 +340,18 @@ def _prepare_entries(run: _Run) -> tuple[list[_Prepared], list[_Prepared]]:
         else:
             billable = billable_minutes(e.minutes, e.non_billable_minutes)
             prepared.append(
-                _Prepared(e, customer, cal, start, utc, day, ct, contract, covered, rate_row, billable)
+                _Prepared(e, customer, cal, start, utc, day, ct, contract, ctx.covered, rate_row, billable)
             )
-            if billable <= 0:
+            if billable <= _ZERO:
                 run.not_billable("entry", e.id, "no billable minutes")
-        if e.travel_minutes > 0:
-            travel_ct_id = ct.travel or ct.id
-            travel_ct = book.ratebook.charge_types.get(travel_ct_id)
-            travel_rate = (
-                book.ratebook.resolve(travel_ct_id, e.customer, contract.id if contract else None, day)
-                if travel_ct
-                else None
-            )
+        if e.travel_minutes > _ZERO:
+            travel_ct, travel_rate = ctx.travel_ct, ctx.travel_rate
             if travel_ct is None or travel_rate is None:
                 run.issue(
                     "rate.missing",
                     Severity.ERROR,
                     f"{e.id}:travel",
-                    f"no rate row for travel charge type {travel_ct_id} is in force on {day} "
+                    f"no rate row for travel charge type {ctx.travel_ct_id} is in force on {day} "
                     f"for time entry {e.id}",
                     "add a rate row for the travel charge type",
                 )
@@ -344,9 +412,6 @@ def _elapsed(us: int) -> str:
     return f"{minutes} min {seconds}.{rest:06d} s"
 
 
-_SHARED_NOTES = frozenset({"pay-as-you-go"})
-
-
 def _show_covered(customer: Customer, contract: Contract) -> bool:
     if customer.show_covered_work is not None:
         return customer.show_covered_work
@@ -357,50 +422,163 @@ def _fmt_balance(value: Decimal, unit: str) -> str:
     return str(round2(value)) if unit == "money" else str(q4(value))
 
 
-class _Emitter:
-    """Appends the labour-kind lines of one prepared entry."""
+# The texts of labour-kind lines are made when read (``Lazy``): these functions make them from
+# the numbers the line keeps.
 
-    def __init__(self, run: _Run, p: _Prepared, fields: dict[str, str], head: tuple[str, ...]) -> None:
-        self.run, self.p, self.fields, self.head = run, p, fields, head
-        self.sources = (p.entry.id,)
+
+def _labour_fields(p: _Prepared, label: str, hours: Decimal, cls: WorkClass, draw: Text) -> dict[str, str]:
+    e = p.entry
+    return {
+        "date": p.day.isoformat(),
+        "ticket_id": e.ticket or "",
+        "ticket_summary": e.summary,
+        "agent": e.agent,
+        "hours": str(hours),
+        "class": cls,
+        "period": label,
+        "contract": p.contract.id if p.contract else "",
+        "charge_type": p.charge_type.name,
+        "draw": str(draw),
+    }
+
+
+def _labour_text(template: str, p: _Prepared, label: str, hours: Decimal, cls: WorkClass, draw: Text) -> str:
+    return render(template, _labour_fields(p, label, hours, cls, draw))
+
+
+def _why(head: str, note: Text) -> str:
+    return f"{head}; {note}"
+
+
+def _allowance_note(contract: str, before: Decimal, after: Decimal) -> str:
+    return f"allowance {contract}: {q4(before)} -> {q4(after)} h"
+
+
+def _allowance_draw(covered: Decimal, after: Decimal) -> str:
+    return f", {q4(covered)} h drawn, {q4(after)} h left"
+
+
+def _span(d: PrepayDraw, unit: str) -> str:
+    return f"{_fmt_balance(d.before, unit)} -> {_fmt_balance(d.after, unit)}"
+
+
+def _prepay_covered_note(contract: Contract, multiplier: Decimal, d: PrepayDraw) -> str:
+    return f"prepay {contract.id} ({contract.unit}, x{multiplier}): {_span(d, contract.unit)}"
+
+
+def _prepay_negative_note(contract: Contract, d: PrepayDraw) -> str:
+    return f"prepay {contract.id} exhausted; drawn into a negative balance: {_span(d, contract.unit)}"
+
+
+def _prepay_payg_note(contract: Contract, d: PrepayDraw) -> str:
+    return f"prepay {contract.id} exhausted ({_span(d, contract.unit)}); pay-as-you-go"
+
+
+def _prepay_draw(drawn: Decimal, left: Decimal, unit: str, unit_name: str) -> str:
+    return f", {_fmt_balance(drawn, unit)} {unit_name} drawn, {_fmt_balance(left, unit)} {unit_name} left"
+
+
+_new = tuple.__new__
+_entry_id = attrgetter("entry.id")
+_utc = attrgetter("utc")
+
+
+class _Emitter:
+    """Appends the labour-kind lines of the prepared entries of one run."""
+
+    __slots__ = (
+        "append",
+        "head",
+        "heads",
+        "label",
+        "notes",
+        "p",
+        "payable",
+        "quantities",
+        "run",
+        "seq",
+        "templates",
+    )
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+        self.append = run.drafts.append
+        self.payable = run.payable
+        self.quantities = run.quantities
+        self.label = run.label
+        self.templates = run.templates
+        self.heads: dict[tuple[int, WorkClass], str] = {}  # "class x multiplier" per rate and class
+        self.notes: dict[tuple[str, str], str] = {}  # explanations that repeat, made once
+        self.p: _Prepared | None = None
+        self.head: tuple[Text, ...] = ()
         self.seq = 0
-        self.summary = p.customer.presentation == "summary"
+
+    def quantity(self, qty: Decimal) -> Decimal:
+        """``qty`` at 4 dp when that is the same number (a draw from a balance may have fewer).
+
+        Equal quantities share one object. The form depends on the value only, never on which
+        equal quantity the run met first, so a customer's lines read the same in any run.
+        """
+        found = self.quantities.get(qty)
+        if found is None:
+            shown = q4(qty)
+            if shown != qty:
+                return qty
+            found = self.quantities[qty] = shown
+        return found
+
+    def start(self, p: _Prepared, head: tuple[Text, ...]) -> None:
+        self.p, self.head, self.seq = p, head, 0
 
     def __call__(
-        self, kind: LineKind, cls: WorkClass, qty: Decimal, unit: Decimal, note: str, draw: str = ""
+        self, kind: LineKind, cls: WorkClass, qty: Decimal, unit: Decimal, note: Text, draw: Text = ""
     ) -> None:
-        p, e, run = self.p, self.p.entry, self.run
-        flds = self.fields
-        flds["hours"] = str(qty)
-        flds["class"] = cls
-        flds["draw"] = draw
-        template = run.templates[kind]
-        qty = run.quantities.setdefault(qty, qty)
-        why = f"{cls} x{p.rate.multiplier(cls)}; {note}"
-        run.drafts.append(
-            LineDraft(
-                kind,
-                e.customer,
-                p.charge_type.item_code,
-                render(template, flds),
-                qty,
-                unit,
-                p.charge_type.tax_code,
-                run.pieces.setdefault(why, why) if note in _SHARED_NOTES else why,
-                self.sources,
-                cls,
-                p.charge_type.account_code,
-                p.contract.id if p.contract is not None else None,
-                p.charge_type.id,
-                None,
-                (p.utc, e.id, self.seq),
-                tuple(flds.items()) if self.summary else (),
-                self.head,
+        p = self.p
+        assert p is not None
+        e = p.entry
+        key = (id(p.rate), cls)
+        head = self.heads.get(key)
+        if head is None:
+            head = self.heads[key] = f"{cls} x{p.rate.multiplier(cls)}"
+        why: Text
+        if type(note) is str:
+            found = self.notes.get((head, note))
+            if found is None:
+                found = self.notes[(head, note)] = f"{head}; {note}"
+            why = found
+        else:
+            why = Lazy(_why, head, note)
+        ct = p.charge_type
+        contract = p.contract
+        self.append(
+            _new(  # LineDraft(...) with every field given in order, made without the checks
+                LineDraft,
+                (
+                    kind,
+                    e.customer,
+                    ct.item_code,
+                    Lazy(_labour_text, self.templates[kind], p, self.label, qty, cls, draw),
+                    self.quantity(qty),
+                    unit,
+                    ct.tax_code,
+                    why,
+                    (e.id,),
+                    cls,
+                    ct.account_code,
+                    contract.id if contract is not None else None,
+                    ct.id,
+                    None,
+                    (p.utc, e.id, self.seq),
+                    tuple(_labour_fields(p, self.label, qty, cls, draw).items())
+                    if p.customer.presentation == "summary"
+                    else (),
+                    self.head,
+                ),
             )
         )
         self.seq += 1
-        if kind in ("labour", "overage"):
-            self.run.payable.add(e.id)
+        if kind == "labour" or kind == "overage":
+            self.payable.add(e.id)
 
 
 def _draw(run: _Run, prepared: list[_Prepared]) -> tuple[dict[str, Decimal], dict[str, str]]:
@@ -421,57 +599,48 @@ def _draw(run: _Run, prepared: list[_Prepared]) -> tuple[dict[str, Decimal], dic
         elif c.kind == "allowance":
             allowance[c.id] = AllowanceAccount(c, period, opening)
             units[c.id] = "hours"
-    split_memo: dict[
+    shares_memo: dict[
         tuple[Decimal, tuple[tuple[WorkClass, int], ...]], tuple[list[tuple[WorkClass, Decimal]], str]
     ]
-    split_memo = {}
+    shares_memo = {}
+    hours_memo: dict[Decimal, tuple[Decimal, str]] = {}
     describe: dict[int, str] = {}
-    day_texts: dict[date, str] = {}
-    billed_texts: dict[Decimal, str] = {}
-    prepared.sort(key=lambda x: (x.utc, x.entry.id))
+    split_mode = settings.ooh_mode == "split"
+    currency = settings.currency
+    emit = _Emitter(run)
+    # consumption order (work start, entry id): by id, then (stably) by start
+    prepared.sort(key=_entry_id)
+    prepared.sort(key=_utc)
     for p in prepared:
         e = p.entry
-        hours = hours_of(p.billed)
+        found_hours = hours_memo.get(p.billed)
+        if found_hours is None:
+            hours = hours_of(p.billed)
+            found_hours = hours_memo[p.billed] = (hours, f"billed {hours} h")
+        hours, billed_text = found_hours
         if hours <= 0:
             continue
-        if settings.ooh_mode == "split":
-            segments = tuple(p.calendar.segments(p.start, e.minutes))
+        if split_mode:
+            segments = p.calendar.shares(e.start, e.minutes)
         else:
-            segments = ((p.calendar.class_at(p.start), 1),)
-        split = split_memo.get((hours, segments))
+            segments = ((p.calendar.class_at(e.start), 1),)
+        split = shares_memo.get((hours, segments))
         if split is None:
-            split = split_memo[(hours, segments)] = (
+            split = shares_memo[(hours, segments)] = (
                 [(cls, h) for cls, h in share_hours(hours, segments) if h != 0],
                 "class shares " + ", ".join(f"{cls} {_elapsed(us)}" for cls, us in segments),
             )
         parts, share_note = split
-        rate_text = describe.get(id(p.rate))
+        rate = p.rate
+        rate_text = describe.get(id(rate))
         if rate_text is None:
-            rate_text = describe[id(p.rate)] = p.rate.describe()
+            rate_text = describe[id(rate)] = rate.describe()
         contract = p.contract
-        day_text = day_texts.get(p.day)
-        if day_text is None:
-            day_text = day_texts[p.day] = p.day.isoformat()
-        base_fields = {
-            "date": day_text,
-            "ticket_id": e.ticket or "",
-            "ticket_summary": e.summary,
-            "agent": e.agent,
-            "hours": "",
-            "class": "",
-            "period": run.label,
-            "contract": contract.id if contract else "",
-            "charge_type": p.charge_type.name,
-        }
-        billed_text = billed_texts.get(hours)
-        if billed_text is None:
-            billed_text = billed_texts[hours] = f"billed {hours} h"
-        head = (rate_text, p.billed_note, billed_text, share_note)
-        emit = _Emitter(run, p, base_fields, head)
+        emit.start(p, (rate_text, p.billed_note, billed_text, share_note))
 
         if contract is None or not p.covered or contract.kind == "payg":
             for cls, h in parts:
-                emit("labour", cls, h, run.unit(p.rate, cls), "pay-as-you-go")
+                emit("labour", cls, h, run.unit(rate, cls), "pay-as-you-go")
             continue
         show = _show_covered(p.customer, contract)
         if contract.kind == "fixed_price":
@@ -492,43 +661,40 @@ def _draw(run: _Run, prepared: list[_Prepared]) -> tuple[dict[str, Decimal], dic
                             cls,
                             covered,
                             _ZERO,
-                            f"allowance {contract.id}: {q4(before)} -> {q4(after)} h",
-                            f", {q4(covered)} h drawn, {q4(after)} h left",
+                            Lazy(_allowance_note, contract.id, before, after),
+                            Lazy(_allowance_draw, covered, after),
                         )
                 if over > 0:
-                    unit = run.unit(p.rate, cls, True)
+                    unit = run.unit(rate, cls, True)
                     emit(
                         "overage",
                         cls,
                         over,
                         unit,
-                        f"allowance {contract.id} used up; overage x{p.rate.overage_multiplier}",
+                        f"allowance {contract.id} used up; overage x{rate.overage_multiplier}",
                     )
             continue
         acct_p = prepay[contract.id]
         money = contract.unit == "money"
+        unit_name = "h" if contract.unit == "hours" else currency
         for cls, h in parts:
-            unit = run.unit(p.rate, cls)
+            unit = run.unit(rate, cls)
             if money:
                 per_hour, cost = unit, round2(h * unit, mode)
             else:
-                per_hour, cost = p.rate.prepay_multiplier, h * p.rate.prepay_multiplier
+                per_hour, cost = rate.prepay_multiplier, h * rate.prepay_multiplier
             d = draw_prepay(acct_p, p.day, h, per_hour, cost)
-            span = f"{_fmt_balance(d.before, contract.unit)} -> {_fmt_balance(d.after, contract.unit)}"
             if d.covered_hours > 0 or d.negative_hours > 0:
                 run.covered_by[e.id] = contract.id
             positive = min(d.consumed, d.before) if d.before > 0 else _ZERO
-            unit_name = "h" if contract.unit == "hours" else book.settings.currency
             if show and d.covered_hours > 0:
-                left = d.before - positive
                 emit(
                     "covered",
                     cls,
                     d.covered_hours,
                     _ZERO,
-                    f"prepay {contract.id} ({contract.unit}, x{p.rate.prepay_multiplier}): {span}",
-                    f", {_fmt_balance(positive, contract.unit)} {unit_name} drawn, "
-                    f"{_fmt_balance(left, contract.unit)} {unit_name} left",
+                    Lazy(_prepay_covered_note, contract, rate.prepay_multiplier, d),
+                    Lazy(_prepay_draw, positive, d.before - positive, contract.unit, unit_name),
                 )
             if show and d.negative_hours > 0:
                 emit(
@@ -536,18 +702,11 @@ def _draw(run: _Run, prepared: list[_Prepared]) -> tuple[dict[str, Decimal], dic
                     cls,
                     d.negative_hours,
                     _ZERO,
-                    f"prepay {contract.id} exhausted; drawn into a negative balance: {span}",
-                    f", {_fmt_balance(d.consumed - positive, contract.unit)} {unit_name} drawn, "
-                    f"{_fmt_balance(d.after, contract.unit)} {unit_name} left",
+                    Lazy(_prepay_negative_note, contract, d),
+                    Lazy(_prepay_draw, d.consumed - positive, d.after, contract.unit, unit_name),
                 )
             if d.payg_hours > 0:
-                emit(
-                    "labour",
-                    cls,
-                    d.payg_hours,
-                    unit,
-                    f"prepay {contract.id} exhausted ({span}); pay-as-you-go",
-                )
+                emit("labour", cls, d.payg_hours, unit, Lazy(_prepay_payg_note, contract, d))
             threshold = contract.threshold
             if threshold is not None and d.before >= threshold > d.after:
                 run.findings.append(
@@ -555,7 +714,8 @@ def _draw(run: _Run, prepared: list[_Prepared]) -> tuple[dict[str, Decimal], dic
                         "prepay.below_threshold",
                         Severity.WARNING,
                         contract.id,
-                        f"prepay {contract.id} fell below {threshold} {contract.unit} on {p.day} ({span})",
+                        f"prepay {contract.id} fell below {threshold} {contract.unit} on {p.day} "
+                        f"({_span(d, contract.unit)})",
                         "sell the customer another block" if contract.auto_topup is None else "",
                     )
                 )
@@ -607,45 +767,77 @@ def _topup_line(run: _Run, contract: Contract, p: _Prepared, seq: int) -> None:
     )
 
 
+def _travel_fields(p: _Prepared, label: str, price: TravelPrice) -> dict[str, str]:
+    e = p.entry
+    return {
+        "date": p.day.isoformat(),
+        "ticket_id": e.ticket or "",
+        "ticket_summary": e.summary,
+        "agent": e.agent,
+        "hours": str(price.hours),
+        "class": price.cls,
+        "period": label,
+        "contract": p.contract.id if p.contract else "",
+        "charge_type": p.charge_type.name,
+    }
+
+
+def _travel_text(template: str, p: _Prepared, label: str, price: TravelPrice) -> str:
+    return render(template, _travel_fields(p, label, price))
+
+
 def _travel(run: _Run, travel: list[_Prepared]) -> None:
     settings = run.book.settings
-    for p in sorted(travel, key=lambda x: x.order):
+    template = settings.template("travel")
+    uses_multipliers = settings.travel_uses_multipliers
+    # (minutes as written, rate, class at the start) -> price and explanation: travel repeats
+    memo: dict[tuple[str, int, WorkClass], tuple[TravelPrice, str] | None] = {}
+    travel.sort(key=_entry_id)  # by (work start, entry id), as the labour lines
+    travel.sort(key=_utc)
+    append, payable, label = run.drafts.append, run.payable, run.label
+    for p in travel:
         e = p.entry
-        start_class = p.calendar.class_at(p.start)
-        price = price_travel(e.travel_minutes, p.rate, start_class, settings.travel_uses_multipliers)
-        if price is None:
+        start_class = p.calendar.class_at(e.start) if uses_multipliers else "normal"
+        key = (str(e.travel_minutes), id(p.rate), start_class)  # rates live as long as the ratebook
+        if key in memo:
+            found = memo[key]
+        else:
+            price = price_travel(e.travel_minutes, p.rate, start_class, uses_multipliers)
+            found = memo[key] = (
+                None if price is None else (price, f"{price.explanation}; always pay-as-you-go")
+            )
+        if found is None:
             continue
-        fields = {
-            "date": p.day.isoformat(),
-            "ticket_id": e.ticket or "",
-            "ticket_summary": e.summary,
-            "agent": e.agent,
-            "hours": str(price.hours),
-            "class": price.cls,
-            "period": run.label,
-            "contract": p.contract.id if p.contract else "",
-            "charge_type": p.charge_type.name,
-        }
-        run.drafts.append(
-            LineDraft(
-                kind="travel",
-                customer=e.customer,
-                item_code=p.charge_type.item_code,
-                description=render(settings.template("travel"), fields),
-                quantity=price.hours,
-                unit_amount=price.unit_amount,
-                tax_code=p.charge_type.tax_code,
-                explanation=f"{price.explanation}; always pay-as-you-go",
-                sources=(e.id,),
-                cls=price.cls,
-                account_code=p.charge_type.account_code,
-                contract=p.contract.id if p.contract else None,
-                charge_type=p.charge_type.id,
-                order=(p.utc, e.id),
-                template_fields=tuple(fields.items()) if p.customer.presentation == "summary" else (),
+        price, explanation = found
+        ct = p.charge_type
+        contract = p.contract
+        append(
+            _new(  # LineDraft(...) with every field given in order, made without the checks
+                LineDraft,
+                (
+                    "travel",
+                    e.customer,
+                    ct.item_code,
+                    Lazy(_travel_text, template, p, label, price),
+                    price.hours,
+                    price.unit_amount,
+                    ct.tax_code,
+                    explanation,
+                    (e.id,),
+                    price.cls,
+                    ct.account_code,
+                    contract.id if contract else None,
+                    ct.id,
+                    None,
+                    (p.utc, e.id),
+                    tuple(_travel_fields(p, label, price).items())
+                    if p.customer.presentation == "summary"
+                    else (),
+                    (),
+                ),
             )
         )
-        run.payable.add(e.id)
+        payable.add(e.id)
 
 
 # --------------------------------------------------------------------------------------------
@@ -707,7 +899,6 @@ def _count(book: Book, source: str, customer: str, day: date) -> Decimal:
 def _recurring(run: _Run) -> None:
     book = run.book
     for r in sorted(book.recurring, key=lambda x: x.id):
-        sid = ("recurring", r.id)
         if r.customer not in book.customers:
             run.issue(
                 "recurring.unknown_customer",
@@ -761,7 +952,7 @@ def _recurring(run: _Run) -> None:
         if not billed:
             run.not_billable("recurring", r.id, "no charge period billed in this period")
         else:
-            run.states[sid] = RecordState("invoiced", "")
+            run.invoiced("recurring", r.id)
 
 
 def _in_period(run: _Run, kind: str, rid: str, customer: str, day: date) -> Customer | None:
@@ -829,7 +1020,7 @@ def _mileage(run: _Run) -> None:
                     order=(m.date, m.id, 1),
                 )
             )
-        run.states[("mileage", m.id)] = RecordState("invoiced", "")
+        run.invoiced("mileage", m.id)
 
 
 def _expenses(run: _Run) -> None:
@@ -856,7 +1047,7 @@ def _expenses(run: _Run) -> None:
                 order=(x.date, x.id),
             )
         )
-        run.states[("expense", x.id)] = RecordState("invoiced", "")
+        run.invoiced("expense", x.id)
 
 
 def _items(run: _Run) -> None:
@@ -917,7 +1108,7 @@ def _items(run: _Run) -> None:
                 order=(it.date, it.id),
             )
         )
-        run.states[("item", it.id)] = RecordState("invoiced", "")
+        run.invoiced("item", it.id)
 
 
 # --------------------------------------------------------------------------------------------
@@ -927,12 +1118,12 @@ def _items(run: _Run) -> None:
 def _invoices(run: _Run) -> list[DraftInvoice]:
     book = run.book
     buckets: dict[tuple[str, str | None], list[LineDraft]] = defaultdict(list)
+    separate = {k for k, c in book.customers.items() if c.separate_invoice_per_contract}
     for d in run.drafts:
-        customer = book.customers[d.customer]
-        tie = d.contract if customer.separate_invoice_per_contract else None
-        buckets[(d.customer, tie)].append(d)
+        cust = d.customer
+        buckets[(cust, d.contract if cust in separate else None)].append(d)
     run.drafts = []
-    prices: dict[tuple[Decimal, Decimal, str | None, bool], tuple[Decimal, Decimal, str]] = {}
+    prices: dict[tuple[Decimal, Decimal, str | None, bool], Priced] = {}
     out: list[DraftInvoice] = []
     for bucket in sorted(buckets, key=lambda k: (k[0], k[1] or "")):
         cust_id, tie = bucket
@@ -966,23 +1157,29 @@ def _entry_states(run: _Run, invoices: list[DraftInvoice]) -> None:
 
     where: dict[str, str] = {}
     for inv in invoices:
+        key = inv.key
         for line in inv.lines:
-            if line.kind in ("covered",):
+            if line.kind == "covered":
                 continue
             for src in line.sources:
-                where.setdefault(src, inv.key)
+                if src not in where:
+                    where[src] = key
+    states, payable, covered_by = run.states, run.payable, run.covered_by
     for e in run.book.entries:
-        sid = ("entry", e.id)
-        if sid in run.states and run.states[sid].state in ("written_off",):
+        eid = e.id
+        sid = ("entry", eid)
+        found = states.get(sid)
+        if found is not None and found.state == "written_off":
             continue
-        if e.id in run.payable and e.id in where:
-            run.states[sid] = state("invoiced", where[e.id])
-        elif e.id in run.covered_by:
-            run.states[sid] = state("covered", run.covered_by[e.id])
-        elif sid not in run.states:
-            run.states[sid] = state("not_billable", "nothing to bill")
-    for (k, rid), st in list(run.states.items()):
-        if k != "entry" and st.state == "invoiced" and not st.detail:
+        if eid in payable and eid in where:
+            states[sid] = state("invoiced", where[eid])
+        elif eid in covered_by:
+            states[sid] = state("covered", covered_by[eid])
+        elif found is None:
+            states[sid] = state("not_billable", "nothing to bill")
+    for k, rid in run.pending:
+        st = run.states[(k, rid)]
+        if st.state == "invoiced" and not st.detail:
             run.states[(k, rid)] = state("invoiced", where.get(rid, ""))
 
 
@@ -1060,5 +1257,5 @@ def join_results(period: Period, results: Iterable[RatingResult]) -> RatingResul
         findings=tuple(
             sorted((i for r in parts for i in r.findings), key=lambda i: (i.code, i.subject, i.message))
         ),
-        states=dict(sorted((k, v) for r in parts for k, v in r.states.items())),
+        states=_sorted_states({k: v for r in parts for k, v in r.states.items()}),
     )

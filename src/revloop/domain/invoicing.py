@@ -5,26 +5,28 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from revloop.domain.calendar import WorkClass
 from revloop.domain.issues import Issue, Severity
 from revloop.domain.money import RoundingMode, q4
 from revloop.domain.periods import Period
-from revloop.domain.rating.lines import GROUPED_KINDS, SECTION, LineDraft, LineKind, render
+from revloop.domain.rating.lines import GROUPED_KINDS, SECTION, LineDraft, LineKind, Text, render
 from revloop.domain.records import Customer, LineAmountTypes, Settings
 from revloop.domain.tax import line_amount, line_tax, totals
+
+Priced = tuple[Decimal, Decimal, Decimal, Decimal, Decimal, str]  # quantity, unit, amount, rate, tax, note
 
 
 def invoice_key(customer: str, contract: str | None, period: Period) -> str:
     return f"revloop:{customer}:{contract or 'all'}:{period.start.isoformat()}"
 
 
-@dataclass(frozen=True, slots=True)
-class InvoiceLine:
+class _Line(NamedTuple):
     kind: LineKind
     item_code: str
     account_code: str | None
-    description: str
+    description: Text
     cls: WorkClass | None
     quantity: Decimal
     unit_amount: Decimal
@@ -33,10 +35,25 @@ class InvoiceLine:
     tax_rate: Decimal
     tax: Decimal
     sources: tuple[str, ...]
-    why: tuple[str, ...]  # the explanation's parts (shared between lines where they agree)
+    why: tuple[Text, ...]  # the explanation's parts (shared between lines where they agree)
     contract: str | None = None
     charge_type: str | None = None
     cost: Decimal | None = None
+
+
+class InvoiceLine(_Line):
+    """One priced line of a draft invoice; immutable.
+
+    A named tuple because a run makes one per line; its description and explanation parts may
+    be kept as their parts (``Lazy``) and are made into text when read.
+    """
+
+    __slots__ = ()
+
+    @property
+    def description(self) -> str:
+        text = tuple.__getitem__(self, 3)
+        return text if type(text) is str else str(text)
 
     @property
     def precise(self) -> Decimal:
@@ -46,7 +63,7 @@ class InvoiceLine:
     @property
     def explanation(self) -> str:
         """Rate row and scope, minimum and rounding, class shares and multipliers, draws, tax."""
-        return "; ".join(part for part in self.why if part)
+        return "; ".join(text for text in map(str, self.why) if text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +78,9 @@ class DraftInvoice:
     subtotal: Decimal
     tax: Decimal
     total: Decimal
+
+
+_new = tuple.__new__
 
 
 def _sort_key(d: LineDraft) -> tuple[int, tuple[object, ...]]:
@@ -129,34 +149,62 @@ def build_invoice(
     settings: Settings,
     tax_rates: Mapping[str, Decimal],
     issues: list[Issue],
-    cache: dict[tuple[Decimal, Decimal, str | None, bool], tuple[Decimal, Decimal, str]] | None = None,
+    cache: dict[tuple[Decimal, Decimal, str | None, bool], Priced] | None = None,
 ) -> DraftInvoice | None:
-    """Order, present, price and tax the lines of one invoice; ``None`` when nothing to show."""
+    """Order, present, price and tax the lines of one invoice; ``None`` when nothing to show.
+
+    ``cache`` keeps the pricing of (quantity, unit amount, tax code, inclusive) between the
+    invoices of a run: equal inputs always price alike, and most lines repeat one another.
+    """
     mode: RoundingMode = settings.money_rounding
     if cache is None:
-        cache = {}  # (quantity, unit, tax code, inclusive) -> (amount, tax, note)
+        cache = {}
     ordered = sorted(drafts, key=_sort_key)
     if customer.presentation == "summary":
         ordered = _group(ordered, customer, settings, period)
     inclusive = customer.line_amount_types == "Inclusive"
+    override = customer.tax_code
     lines: list[InvoiceLine] = []
+    append = lines.append
     for d in ordered:
-        if d.quantity == 0:
+        quantity = d.quantity
+        if quantity == 0:
             continue
-        tax_code = customer.tax_code or d.tax_code
-        rate = tax_rates.get(tax_code) if tax_code else None
-        priced = cache.get((d.quantity, d.unit_amount, tax_code, inclusive)) if rate is not None else None
-        if priced is not None and rate is not None:
-            amount, tax, tax_note = priced
-            lines.append(
-                InvoiceLine(
+        tax_code = override or d.tax_code
+        price_key = (quantity, d.unit_amount, tax_code, inclusive)
+        priced = cache.get(price_key)
+        if priced is None:
+            rate = tax_rates.get(tax_code) if tax_code else None
+            if rate is None:
+                issues.append(
+                    Issue(
+                        code="tax.unknown_code",
+                        severity=Severity.ERROR,
+                        subject=",".join(d.sources) or key,
+                        message=f"tax code {tax_code!r} of a {d.kind} line on {key} is not among the "
+                        "tax rates",
+                        action="add the tax code to the tax rates or correct the item's tax code",
+                    )
+                )
+                rate = Decimal(0)
+            amount = line_amount(quantity, d.unit_amount, mode)
+            tax = line_tax(amount, rate, inclusive, mode)
+            note = f"tax {tax_code} at {rate}%{' inclusive' if inclusive else ''}"
+            priced = (q4(quantity), q4(d.unit_amount), amount, rate, tax, note)
+            if tax_code is not None and tax_code in tax_rates:  # an unknown code is reported per line
+                cache[price_key] = priced
+        qty, unit, amount, rate, tax, tax_note = priced
+        append(
+            _new(  # InvoiceLine(...) with every field given in order, made without the checks
+                InvoiceLine,
+                (
                     d.kind,
                     d.item_code,
                     d.account_code,
                     d.description,
                     d.cls,
-                    d.quantity,
-                    d.unit_amount,
+                    qty,
+                    unit,
                     amount,
                     tax_code,
                     rate,
@@ -166,42 +214,7 @@ def build_invoice(
                     d.contract,
                     d.charge_type,
                     d.cost,
-                )
-            )
-            continue
-        if rate is None:
-            issues.append(
-                Issue(
-                    code="tax.unknown_code",
-                    severity=Severity.ERROR,
-                    subject=",".join(d.sources) or key,
-                    message=f"tax code {tax_code!r} of a {d.kind} line on {key} is not among the tax rates",
-                    action="add the tax code to the tax rates or correct the item's tax code",
-                )
-            )
-            rate = Decimal(0)
-        amount = line_amount(d.quantity, d.unit_amount, mode)
-        tax = line_tax(amount, rate, inclusive, mode)
-        tax_note = f"tax {tax_code} at {rate}%{' inclusive' if inclusive else ''}"
-        cache[(d.quantity, d.unit_amount, tax_code, inclusive)] = (amount, tax, tax_note)
-        lines.append(
-            InvoiceLine(
-                kind=d.kind,
-                item_code=d.item_code,
-                account_code=d.account_code,
-                description=d.description,
-                cls=d.cls,
-                quantity=q4(d.quantity),
-                unit_amount=q4(d.unit_amount),
-                amount=amount,
-                tax_code=tax_code,
-                tax_rate=rate,
-                tax=tax,
-                sources=d.sources,
-                why=(*d.head, d.explanation, tax_note),
-                contract=d.contract,
-                charge_type=d.charge_type,
-                cost=d.cost,
+                ),
             )
         )
     if not lines:

@@ -13,9 +13,13 @@ _SIXTY = Decimal(60)
 _ROUNDING = {"up": ROUND_CEILING, "down": ROUND_FLOOR, "nearest": ROUND_HALF_UP}
 
 
+_ZERO = Decimal(0)
+
+
 def billable_minutes(worked: Decimal, non_billable: Decimal) -> Decimal:
     """Rule 3.2: worked less non-billable, floored at 0."""
-    return max(worked - non_billable, Decimal(0))
+    billable = worked - non_billable
+    return billable if billable >= _ZERO else _ZERO
 
 
 def billed_minutes(billable: Decimal, rate: ResolvedRate) -> Decimal:

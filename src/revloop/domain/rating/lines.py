@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Literal, NamedTuple
 
@@ -25,6 +26,38 @@ SECTION: dict[str, int] = {
 GROUPED_KINDS = frozenset({"labour", "covered", "overage", "travel"})
 
 
+class Lazy:
+    """Text kept as a function and its arguments, and made each time it is read.
+
+    A run makes a description and an explanation for every line, and most are never read (an
+    invoice posts its lines' descriptions once; explanations are read on demand): keeping the
+    parts costs far less than formatting them. Equal when the texts are equal, also to a ``str``.
+    """
+
+    __slots__ = ("_args", "_fn")
+
+    def __init__(self, fn: Callable[..., str], *args: object) -> None:
+        self._fn = fn
+        self._args = args
+
+    def __str__(self) -> str:
+        return self._fn(*self._args)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (str, Lazy)):
+            return str(self) == str(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
+Text = str | Lazy  # a line's description or a part of its explanation
+
+
 class LineDraft(NamedTuple):
     """A priced line: quantity and unit amount already at 4 dp; the amount comes later.
 
@@ -34,11 +67,11 @@ class LineDraft(NamedTuple):
     kind: LineKind
     customer: str
     item_code: str
-    description: str
+    description: Text
     quantity: Decimal
     unit_amount: Decimal
     tax_code: str | None
-    explanation: str
+    explanation: Text
     sources: tuple[str, ...] = ()
     cls: WorkClass | None = None
     account_code: str | None = None
@@ -47,7 +80,7 @@ class LineDraft(NamedTuple):
     cost: Decimal | None = None
     order: tuple[object, ...] = ()  # position inside its section
     template_fields: tuple[tuple[str, str], ...] = ()  # kept for summary presentation only
-    head: tuple[str, ...] = ()  # leading explanation parts, shared by the lines of one record
+    head: tuple[Text, ...] = ()  # leading explanation parts, shared by the lines of one record
 
 
 class Fields(dict[str, str]):
