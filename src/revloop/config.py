@@ -150,6 +150,14 @@ class Settings(BaseSettings):
         description="Line description templates per line kind, e.g. descriptions = { labour = "
         '"{date} {ticket_id} {ticket_summary} ({agent})" }; fields are listed in docs/billing.md.',
     )
+    billing_contract_item_codes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Xero item code for fee and top-up lines per contract kind when the contract names "
+        'none, e.g. contract_item_codes = { fixed_price = "FEE-FIXED", allowance = "FEE-ALLOW" }.',
+    )
+    billing_expense_item_code: str = Field(
+        "", description="Xero item code for expense lines whose record names none (instead of the category)."
+    )
     billing_payment_terms_days: int = Field(30, ge=0, description="Days from invoice date to due date.")
     billing_invoice_days_ahead: int = Field(
         0, ge=0, description="Create periodic invoices this many days before their due date."

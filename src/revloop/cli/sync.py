@@ -39,12 +39,12 @@ class Which(StrEnum):
 
 
 def make_halo_client(application: App, waits: WaitTally) -> HaloClient:
-    return HaloClient.from_settings(application.settings, on_wait=waits)
+    return HaloClient.from_settings(application.connector_settings(), on_wait=waits)
 
 
 def make_xero_client(application: App, waits: WaitTally) -> tuple[XeroClient, str | None]:
     """The stored connection (code flow or custom), else a Custom Connection from the settings."""
-    settings = application.settings
+    settings = application.connector_settings()
     store = connection_store(application)
     stored = store.load("default")
     if stored is not None and stored.mode == "code":

@@ -111,8 +111,20 @@ def _row(r: Any) -> RateRow:
     )
 
 
+def _item_field(catalogue: Mapping[str, Any], code: str | None, name: str) -> Any:
+    """A field of the catalogue item (as synced from Xero) with this code, if there is one.
+
+    Xero fills a line's missing account and tax type from its item; revloop takes them from the
+    same place, so that the tax it computes is the tax Xero will compute."""
+    item = catalogue.get(code or "")
+    return getattr(item, name) if item is not None else None
+
+
 def _ratebook(
-    conn: Connection, customer_codes: Mapping[int, str], contract_codes: Mapping[int, str]
+    conn: Connection,
+    customer_codes: Mapping[int, str],
+    contract_codes: Mapping[int, str],
+    catalogue: Mapping[str, Any],
 ) -> Ratebook:
     types = {r.id: r for r in conn.execute(sa.select(t.charge_types))}
     global_rows: dict[int, list[RateRow]] = defaultdict(list)
@@ -131,8 +143,8 @@ def _ratebook(
             id=ct.code,
             name=ct.name,
             item_code=ct.item_code or ct.code,
-            account_code=ct.account_code,
-            tax_code=ct.tax_code,
+            account_code=ct.account_code or _item_field(catalogue, ct.item_code, "account_code"),
+            tax_code=ct.tax_code or _item_field(catalogue, ct.item_code, "tax_code"),
             travel=types[ct.travel_charge_type_id].code if ct.travel_charge_type_id in types else None,
             rates=tuple(global_rows.get(ct.id, ())),
         )
@@ -149,6 +161,7 @@ def load_book(
     conn: Connection, settings: AppSettings, period: Period, customer: str | None = None
 ) -> Resolved:
     issues: list[Issue] = []
+    catalogue = {r.code: r for r in conn.execute(sa.select(t.items))}
     calendars = {
         r.id: Calendar(
             r.timezone or settings.timezone,
@@ -192,7 +205,10 @@ def load_book(
     purchases: dict[int, list[Purchase]] = defaultdict(list)
     for r in conn.execute(sa.select(t.contract_purchases).order_by(t.contract_purchases.c.date)):
         purchases[r.contract_id].append(Purchase(r.date, r.amount, r.expires))
-    contracts = {r.code: _contract(r, customer_codes[r.customer_id], purchases[r.id]) for r in contract_rows}
+    contracts = {
+        r.code: _contract(r, customer_codes[r.customer_id], purchases[r.id], settings, catalogue)
+        for r in contract_rows
+    }
     opening = {
         contract_codes[r.contract_id]: r.closing
         for r in conn.execute(
@@ -201,7 +217,7 @@ def load_book(
         if r.contract_id in contract_codes
     }
     tax_rates = {r.code: r.rate_percent for r in conn.execute(sa.select(t.tax_rates))}
-    ratebook = _ratebook(conn, customer_codes, contract_codes)
+    ratebook = _ratebook(conn, customer_codes, contract_codes, catalogue)
     type_codes = {r.id: r.code for r in conn.execute(sa.select(t.charge_types.c.id, t.charge_types.c.code))}
     agents = {r.id: r.name for r in conn.execute(sa.select(t.agents.c.id, t.agents.c.name))}
     tickets = {
@@ -292,14 +308,22 @@ def load_book(
                 frequency=r.frequency,
                 end=r.end,
                 timing=r.timing,
-                tax_code=r.tax_code,
+                tax_code=r.tax_code or _item_field(catalogue, r.item_code, "tax_code"),
+                account_code=_item_field(catalogue, r.item_code, "account_code"),
                 increase_percent=r.increase_percent,
                 increase_on=r.increase_on,
             )
         )
+    expense_item = settings.billing_expense_item_code or None
     expenses = tuple(
         ExpenseRecord(
-            r.source_key, customer_codes[r.customer_id], r.date, r.cost, r.category, r.item_code, r.tax_code
+            r.source_key,
+            customer_codes[r.customer_id],
+            r.date,
+            r.cost,
+            r.category,
+            r.item_code or expense_item,
+            r.tax_code or _item_field(catalogue, r.item_code or expense_item, "tax_code"),
         )
         for r in conn.execute(
             sa.select(t.expenses).where(
@@ -362,7 +386,10 @@ def load_book(
     return Resolved(book, tuple(issues), names, currencies)
 
 
-def _contract(r: Any, customer: str, purchases: list[Purchase]) -> Contract:
+def _contract(
+    r: Any, customer: str, purchases: list[Purchase], settings: AppSettings, catalogue: Mapping[str, Any]
+) -> Contract:
+    item_code = r.item_code or settings.billing_contract_item_codes.get(r.kind)
     return Contract(
         id=r.code,
         customer=customer,
@@ -378,8 +405,9 @@ def _contract(r: Any, customer: str, purchases: list[Purchase]) -> Contract:
         on_exhausted=r.on_exhausted,
         topup_item_code=r.topup_item_code,
         topup_unit_amount=r.topup_unit_amount,
-        item_code=r.item_code,
-        tax_code=r.tax_code,
+        item_code=item_code,
+        tax_code=r.tax_code or _item_field(catalogue, item_code, "tax_code"),
+        account_code=_item_field(catalogue, item_code, "account_code"),
         description=r.description,
         fee=r.fee,
         billing=r.billing,

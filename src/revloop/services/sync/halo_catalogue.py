@@ -154,7 +154,8 @@ def sync_recurring(ctx: HaloContext) -> None:
                             else None,
                             "item_code": line.item_code,
                             "description": line.description,
-                            "quantity": None if quantity_type != "fixed" else qty(line.quantity, "qty_order"),
+                            # HaloPSA's own count is kept: it is the quantity where no count can be read
+                            "quantity": qty(line.quantity, "qty_order"),
                             "count_source": quantity_type if quantity_type != "fixed" else None,
                             "unit_amount": qty(line.unit_price, "unit_price"),
                             "frequency": _frequency(rec),
