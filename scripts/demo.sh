@@ -31,9 +31,9 @@ echo "simulators running; admin API at $admin"
 
 step "3. Point revloop at them and connect Xero"
 rl init --simulator "$admin"
-# The demo MSP's Xero items for contract fees and expenses, set as an MSP would in [billing]:
-sed -i 's|^# contract_item_codes = {}|contract_item_codes = { fixed_price = "FEE-FIXED", allowance = "FEE-ALLOW", prepay = "PREPAY" }|; s|^# expense_item_code = ""|expense_item_code = "EXPENSES"|' "$home/revloop.toml"
-grep -E '^(contract_item_codes|expense_item_code)' "$home/revloop.toml"
+# The demo MSP's name, and its Xero items for contract fees and expenses, set as an MSP would:
+sed -i 's|^# company_name = ""|company_name = "Northgate IT Services Ltd"|; s|^# contract_item_codes = {}|contract_item_codes = { fixed_price = "FEE-FIXED", allowance = "FEE-ALLOW", prepay = "PREPAY" }|; s|^# expense_item_code = ""|expense_item_code = "EXPENSES"|' "$home/revloop.toml"
+grep -E '^(company_name|contract_item_codes|expense_item_code)' "$home/revloop.toml"
 rl connect xero --custom
 
 step "4. Sync both sides into the store"
