@@ -1,0 +1,98 @@
+"""A month end as a person runs it, over real HTTP against `revloop simulate`: sync, preview, bill,
+approve, post; a month posts once, posting again creates nothing, and Xero's figures equal the
+preview on every invoice."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from .test_cli import revloop
+
+
+@pytest.fixture(scope="module")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:  # type: ignore[type-arg]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVLOOP_")}
+    env.update({"REVLOOP_HOME": str(tmp_path_factory.mktemp("sim")), "NO_COLOR": "1"})
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "revloop",
+            "simulate",
+            "--port",
+            "0",
+            "--size",
+            "small",
+            "--halopsa-rate-limit",
+            "100000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert server.stdout is not None
+    try:
+        yield json.loads(server.stdout.readline())
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def test_month_end_posts_once(simulator: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    env = {"REVLOOP_HOME": str(tmp_path / "home")}
+    _ok(revloop("init", "--simulator", simulator["admin_url"], env=env))
+    settings = tmp_path / "home" / "revloop.toml"
+    text = settings.read_text()
+    text = text.replace(
+        "# contract_item_codes = {}",
+        'contract_item_codes = { fixed_price = "FEE-FIXED", allowance = "FEE-ALLOW", prepay = "PREPAY" }',
+    )
+    settings.write_text(text.replace('# expense_item_code = ""', 'expense_item_code = "EXPENSES"'))
+    _ok(revloop("connect", "xero", "--custom", env=env))
+    _ok(revloop("sync", "all", env=env))
+
+    preview = _ok(revloop("bill", "--period", "2026-11", "--preview", env=env))
+    assert "Preview only: nothing was stored." in preview
+    assert json.loads(_ok(revloop("invoices", "--json", env=env))) == {"invoices": []}
+
+    _ok(revloop("bill", "--period", "2026-11", env=env))
+    drafts = {i["key"]: i for i in json.loads(_ok(revloop("invoices", "--json", env=env)))["invoices"]}
+    assert drafts and {i["status"] for i in drafts.values()} == {"draft"}
+    _ok(revloop("approve", "--all", "--period", "2026-11", "--by", "finance", env=env))
+
+    first = _ok(revloop("post", env=env))
+    summary = re.search(r"(\d+) posted, (\d+) recovered, (\d+) rejected, (\d+) unmapped", first)
+    assert summary is not None and summary.groups() == (str(len(drafts)), "0", "0", "0"), first
+    assert "differ from Xero" not in first
+    stamped = re.search(r"(\d+) HaloPSA actions stamped", first)
+    assert stamped is not None and int(stamped.group(1)) > 0, first
+
+    posted = {i["key"]: i for i in json.loads(_ok(revloop("invoices", "--json", env=env)))["invoices"]}
+    for key, invoice in posted.items():
+        assert invoice["status"] == "posted" and invoice["number"], key
+        # Xero's read-back equals the preview (the drafts' figures) on every invoice
+        assert Decimal(invoice["xero_total"]) == Decimal(invoice["total"]) == Decimal(drafts[key]["total"]), (
+            key
+        )
+
+    again = _ok(revloop("post", env=env))
+    assert "0 posted, 0 recovered, 0 rejected, 0 unmapped; 0 Xero calls" in again
+    findings = json.loads(_ok(revloop("findings", "--json", "--code", "amount.mismatch", env=env)))
+    assert findings == {"findings": []}
