@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from revloop import exactjson
+
 EMPTY_YEAR = 1900
 
 
@@ -28,44 +30,16 @@ def loads(body: bytes | str) -> Any:
     return json.loads(body, parse_float=Decimal)
 
 
-def _encode(obj: Any, out: list[str]) -> None:
-    if obj is None or isinstance(obj, bool | str):
-        out.append(json.dumps(obj))
-    elif isinstance(obj, Decimal):
-        if not obj.is_finite():
-            raise ValueError("cannot write a non-finite number")
-        out.append(format(obj, "f"))
-    elif isinstance(obj, int):
-        out.append(str(obj))
-    elif isinstance(obj, float):
-        raise TypeError("floats are not written to HaloPSA; use Decimal")
-    elif isinstance(obj, datetime):
-        out.append(json.dumps(format_dt(obj)))
-    elif isinstance(obj, dict):
-        out.append("{")
-        for i, (key, value) in enumerate(obj.items()):
-            if i:
-                out.append(",")
-            out.append(json.dumps(str(key)))
-            out.append(":")
-            _encode(value, out)
-        out.append("}")
-    elif isinstance(obj, list | tuple):
-        out.append("[")
-        for i, value in enumerate(obj):
-            if i:
-                out.append(",")
-            _encode(value, out)
-        out.append("]")
-    else:
-        raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+def _convert(obj: Any) -> Any:
+    """HaloPSA's dates: naive UTC ISO text."""
+    if isinstance(obj, datetime):
+        return format_dt(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
 def dumps(obj: Any) -> str:
     """JSON text; a ``Decimal`` is written digit for digit, never through float."""
-    out: list[str] = []
-    _encode(obj, out)
-    return "".join(out)
+    return exactjson.dumps(obj, convert=_convert, ensure_ascii=True)
 
 
 # --- value readers -----------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from revloop import exactjson
+
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
@@ -32,48 +34,20 @@ def loads(body: bytes | str) -> Any:
     return json.loads(body, parse_float=Decimal)
 
 
-def _encode(obj: Any, out: list[str]) -> None:
-    if obj is None or isinstance(obj, bool | str):
-        out.append(json.dumps(obj, ensure_ascii=False))
-    elif isinstance(obj, Decimal):
-        if not obj.is_finite():
-            raise ValueError("cannot write a non-finite number")
-        out.append(format(obj, "f"))
-    elif isinstance(obj, int):
-        out.append(str(obj))
-    elif isinstance(obj, float):
-        raise TypeError("floats are not written to Xero; use Decimal")
-    elif isinstance(obj, datetime):
-        out.append(json.dumps(obj.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")))
-    elif isinstance(obj, date):
-        out.append(json.dumps(obj.isoformat()))
-    elif isinstance(obj, StrEnum):
-        out.append(json.dumps(obj.value))
-    elif isinstance(obj, dict):
-        out.append("{")
-        for i, (key, value) in enumerate(obj.items()):
-            if i:
-                out.append(",")
-            out.append(json.dumps(str(key), ensure_ascii=False))
-            out.append(":")
-            _encode(value, out)
-        out.append("}")
-    elif isinstance(obj, list | tuple):
-        out.append("[")
-        for i, value in enumerate(obj):
-            if i:
-                out.append(",")
-            _encode(value, out)
-        out.append("]")
-    else:
-        raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+def _convert(obj: Any) -> Any:
+    """Xero's request dates: ``YYYY-MM-DD`` and UTC ``YYYY-MM-DDTHH:MM:SS``; enums as their value."""
+    if isinstance(obj, datetime):
+        return obj.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, StrEnum):
+        return obj.value
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
 def dumps(obj: Any) -> str:
     """JSON text; ``Decimal`` as an exact number, ``date`` as ``YYYY-MM-DD``."""
-    out: list[str] = []
-    _encode(obj, out)
-    return "".join(out)
+    return exactjson.dumps(obj, convert=_convert)
 
 
 # --- dates -------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from revloop import exactjson
+
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 PROVIDER_NAME = "revloop Xero simulator"
 NOT_FOUND_TEXT = "The resource you're looking for cannot be found"
@@ -28,51 +30,9 @@ class WireError(ValueError):
 # --- JSON -----------------------------------------------------------------------------------------
 
 
-def _encode(obj: Any, out: list[str]) -> None:
-    if obj is None:
-        out.append("null")
-    elif obj is True:
-        out.append("true")
-    elif obj is False:
-        out.append("false")
-    elif isinstance(obj, str):
-        out.append(json.dumps(obj, ensure_ascii=False))
-    elif isinstance(obj, Decimal):
-        if not obj.is_finite():
-            raise TypeError(f"cannot encode {obj!r} as a JSON number")
-        text = format(obj, "f")
-        out.append(text)
-    elif isinstance(obj, int):
-        out.append(str(obj))
-    elif isinstance(obj, float):
-        raise TypeError("floats are not allowed on the Xero wire; use Decimal")
-    elif isinstance(obj, dict):
-        out.append("{")
-        first = True
-        for key, value in obj.items():
-            if not first:
-                out.append(",")
-            first = False
-            out.append(json.dumps(str(key), ensure_ascii=False))
-            out.append(":")
-            _encode(value, out)
-        out.append("}")
-    elif isinstance(obj, list | tuple):
-        out.append("[")
-        for i, value in enumerate(obj):
-            if i:
-                out.append(",")
-            _encode(value, out)
-        out.append("]")
-    else:
-        raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
-
-
 def dumps(obj: Any) -> str:
     """JSON text with every ``Decimal`` written as a number, digit for digit (never via float)."""
-    out: list[str] = []
-    _encode(obj, out)
-    return "".join(out)
+    return exactjson.dumps(obj)
 
 
 def loads(body: bytes | str) -> Any:
