@@ -159,6 +159,7 @@ def bill(
         return outcome
     with engine.begin() as conn:
         _store(conn, outcome, customer, now, actor)
+        _store_balances(conn, period, result, now)
         repository.record_findings(
             conn, [_as_finding(i, "issue") for i in outcome.issues if i.subject], at=now
         )
@@ -189,6 +190,24 @@ def bill(
             },
         )
     return outcome
+
+
+def _store_balances(conn: Connection, period: Period, result: RatingResult, now: datetime) -> None:
+    """Each contract's balance at the end of the period: the next period's opening balance."""
+    ids = {c: i for c, i in conn.execute(sa.select(t.contracts.c.code, t.contracts.c.id))}
+    rows = [
+        {
+            "contract_id": ids[code],
+            "period_start": period.start,
+            "period_end": period.end,
+            "closing": balance,
+            "unit": result.balance_units.get(code, "hours"),
+            "computed_at": now,
+        }
+        for code, balance in result.balances.items()
+        if code in ids
+    ]
+    repository.upsert(conn, t.contract_balances, rows, key=("contract_id", "period_start"))
 
 
 def _in_currency(draft: DraftInvoice, currency: str | None) -> DraftInvoice:
