@@ -12,7 +12,7 @@ from revloop.adapters.db.engine import make_engine
 from revloop.adapters.secrets import SecretStore, load_key
 from revloop.config import Settings, load_settings
 
-CONNECTOR_SECRETS = ("halopsa_client_secret", "xero_client_secret")
+CONNECTOR_SECRETS = ("halopsa_client_secret", "xero_client_secret", "xero_webhook_key")
 
 
 @dataclass

@@ -28,7 +28,7 @@ from revloop.domain.issues import ConfigError, HomeError, SettingsFileError
 
 ENV_PREFIX = "REVLOOP_"
 SETTINGS_FILE_NAME = "revloop.toml"
-SECRET_FIELDS = frozenset({"halopsa_client_secret", "xero_client_secret", "secret_key"})
+SECRET_FIELDS = frozenset({"halopsa_client_secret", "xero_client_secret", "xero_webhook_key", "secret_key"})
 SECTIONS = ("halopsa", "xero", "billing", "web", "notify")
 
 
@@ -193,6 +193,11 @@ class Settings(BaseSettings):
         None, description="Xero client secret: environment (REVLOOP_XERO_CLIENT_SECRET) only."
     )
     xero_tenant_id: str = Field("", description="Xero organisation (tenant) id to post to.")
+    xero_webhook_key: SecretStr | None = Field(
+        None,
+        description="Xero webhook signing key (`revloop webhooks serve`): environment "
+        "(REVLOOP_XERO_WEBHOOK_KEY) or `revloop secret set xero_webhook_key` only.",
+    )
     xero_redirect_uri: str = Field(
         "http://localhost:8765/callback",
         description="Redirect URI registered on your Xero app; `revloop connect xero` listens on its port.",

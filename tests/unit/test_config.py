@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from revloop.cli.init import render_settings
-from revloop.config import Settings, describe_fields, load_settings
+from revloop.config import SECRET_FIELDS, Settings, describe_fields, load_settings
 from revloop.domain.issues import ConfigError, SettingsFileError
 
 
@@ -81,4 +81,4 @@ def test_rendered_file_documents_every_option_and_parses() -> None:
     for key, value in data.items():
         flat |= {f"{key}_{sub}" for sub in value} if isinstance(value, dict) else {key}
     assert flat <= set(Settings.model_fields)
-    assert len(flat) == len(describe_fields()) - 3  # all but the three secrets
+    assert len(flat) == len(describe_fields()) - len(SECRET_FIELDS)  # every option but the secrets

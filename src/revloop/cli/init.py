@@ -11,7 +11,15 @@ import typer
 from rich.console import Console
 
 from revloop.bootstrap import App
-from revloop.config import ENV_PREFIX, SECTIONS, describe_fields, load_settings, resolve_home, settings_path
+from revloop.config import (
+    ENV_PREFIX,
+    SECRET_FIELDS,
+    SECTIONS,
+    describe_fields,
+    load_settings,
+    resolve_home,
+    settings_path,
+)
 from revloop.domain.issues import HomeError, InputError, SettingsExistError, SettingsFileError
 from revloop.services import store as store_service
 
@@ -37,7 +45,7 @@ def render_settings() -> str:
         key = name[len(section) + 1 :] if section else name
         lines = [f"# {description}"]
         if default == "":
-            if name.endswith("secret") or name == "secret_key":
+            if name in SECRET_FIELDS:
                 lines.append(f"# ({ENV_PREFIX}{name.upper()} in the environment)")
             else:
                 lines.append(f'# {key} = ""')

@@ -20,6 +20,7 @@ from revloop.cli import scenario as scenario_cli
 from revloop.cli import secret as secret_cli
 from revloop.cli import simulate as simulate_cli
 from revloop.cli import sync as sync_cli
+from revloop.cli import webhooks as webhooks_cli
 from revloop.cli.errors import guarded
 from revloop.cli.init import init_command
 from revloop.config import SECRET_FIELDS, load_settings
@@ -39,6 +40,7 @@ app.add_typer(scenario_cli.app, name="scenario")
 simulate_cli.register(app)
 billing_cli.register(app)
 sync_cli.register(app)
+webhooks_cli.register(app)
 app.add_typer(findings_cli.app, name="findings")
 app.command("connections")(connect_cli.connections)
 app.command("init")(init_command)

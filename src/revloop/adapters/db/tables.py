@@ -515,6 +515,19 @@ sync_watermarks = sa.Table(
     sa.Column("records", sa.Integer, nullable=False, default=0),
 )
 
+#: Records a webhook said changed, waiting for the next incremental sync to read them by id
+#: (``resource`` is the sync's resource name, e.g. ``invoices``; ``event_at`` the newest event's time).
+sync_marks = sa.Table(
+    "sync_marks",
+    metadata,
+    sa.Column("system", sa.String(16), primary_key=True),
+    sa.Column("resource", sa.String(64), primary_key=True),
+    sa.Column("record_id", sa.String(64), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False, default=""),
+    _ts("event_at", nullable=False),
+    _ts("received_at", nullable=False),
+)
+
 outbox = sa.Table(
     "outbox",
     metadata,

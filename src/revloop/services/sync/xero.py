@@ -5,13 +5,17 @@ code ↔ AccountID, with their status), invoices and credit notes (origin ``xero
 payments and quotes. Incremental reads send ``If-Modified-Since`` (the watermark minus the overlap);
 because Xero does not move ``UpdatedDateUTC`` on every change (NOTES §3.3), a resource whose last
 full read is older than ``FULL_EVERY`` is read in full again. Voids and deletions arrive as statuses.
+
+Invoices and contacts that a webhook marked (``marks``) are read by id on an incremental run, whatever
+their ``UpdatedDateUTC``, and landed like the rest; their marks are deleted in the same transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -24,6 +28,7 @@ from revloop.domain.issues import Issue, Severity
 
 from .common import Runner, Step, clip, engine_of, issue
 from .halo_catalogue import replace_lines
+from .marks import Mark, clear_marks, pending_marks
 from .report import Progress, SyncReport, WaitTally
 from .xero_contacts import adopt_currencies, match_contacts
 
@@ -31,6 +36,7 @@ SYSTEM = "xero"
 FULL_EVERY = timedelta(days=7)
 CENT = Decimal("0.01")
 GONE = ("VOIDED", "DELETED")
+T = TypeVar("T", bound=wire.Wire)
 RESOURCES = ("contacts", "items", "tax_rates", "accounts", "invoices", "credit_notes", "payments", "quotes")
 
 
@@ -80,18 +86,57 @@ class XeroSync:
         self.runner.advanced(step, len(got.records) + len(got.issues))
         step.issues += [_malformed(kind, i) for i in got.issues]
 
+    def _marked(self, resource: str) -> list[Mark]:
+        """The webhook marks waiting for ``resource`` in this organisation (all, if none is named)."""
+        with self.runner.engine.connect() as conn:
+            return pending_marks(conn, SYSTEM, resource, tenant_id=self.tenant)
+
+    def _with_marked(
+        self,
+        step: Step,
+        kind: str,
+        records: list[T],
+        marked: Sequence[Mark],
+        ident: Callable[[T], str | None],
+        by_id: Callable[[list[str]], Read[T]],
+        *,
+        incremental: bool,
+    ) -> list[T]:
+        """``records`` plus the marked records an incremental read did not return, read by id.
+        (A full read returns every record: its marks are satisfied by it.)"""
+        if not incremental or not marked:
+            return records
+        have = {(ident(r) or "").lower() for r in records}
+        wanted = sorted({m.record_id for m in marked} - have)
+        if not wanted:
+            return records
+        extra = by_id(wanted)
+        self._read(step, kind, extra)
+        return records + [r for r in extra.records if (ident(r) or "").lower() not in have]
+
     # --- resources ----------------------------------------------------------------------------------
 
     def contacts(self) -> None:
         since = self.since("contacts")
         with self.runner.step("contacts", incremental=since is not None, subjects="xero:contact:") as step:
+            marked = self._marked("contacts")
             got = self.client.contacts(self.tenant, modified_since=since)
             self._read(step, "contact", got)
+            records = self._with_marked(
+                step,
+                "contact",
+                got.records,
+                marked,
+                lambda c: c.ContactID,
+                lambda ids: self.client.contacts(self.tenant, ids=ids),
+                incremental=since is not None,
+            )
             with self.runner.engine.begin() as conn:
-                counts = match_contacts(conn, got.records, self.now)
-                adopt_currencies(conn, got.records, self.now)
+                counts = match_contacts(conn, records, self.now)
+                adopt_currencies(conn, records, self.now)
                 step.report.upserted = counts["stored_id"] + counts["contact_number"] + counts["suggested"]
-                for contact in got.records:
+                clear_marks(conn, marked)
+                for contact in records:
                     cid = (contact.ContactID or "").lower()
                     if str(contact.ContactStatus or "") == "ARCHIVED" and cid in self._customers(conn):
                         step.add(
@@ -238,8 +283,11 @@ class XeroSync:
             ]
         return headers, lines
 
-    def _land_documents(self, step: Step, docs: list[dict[str, Any]], doc_type: str) -> None:
+    def _land_documents(
+        self, step: Step, docs: list[dict[str, Any]], doc_type: str, marked: Sequence[Mark] = ()
+    ) -> None:
         with self.runner.engine.begin() as conn:
+            clear_marks(conn, marked)
             headers, lines = self._document_rows(conn, docs, doc_type)
             update = (
                 [c for c in headers[0] if c not in ("origin", "external_id", "created_at")]
@@ -274,10 +322,20 @@ class XeroSync:
     def invoices(self) -> None:
         since = self.since("invoices")
         with self.runner.step("invoices", incremental=since is not None, subjects="xero:invoice:") as step:
+            marked = self._marked("invoices")
             got = self.client.invoices(self.tenant, modified_since=since)
             self._read(step, "invoice", got)
+            records = self._with_marked(
+                step,
+                "invoice",
+                got.records,
+                marked,
+                lambda i: i.InvoiceID,
+                lambda ids: self.client.invoices(self.tenant, ids=ids),
+                incremental=since is not None,
+            )
             docs = []
-            for inv in got.records:
+            for inv in records:
                 if not inv.InvoiceID or str(inv.Type or "") != "ACCREC":
                     continue
                 docs.append(
@@ -300,7 +358,7 @@ class XeroSync:
                         "lines": inv.LineItems,
                     }
                 )
-            self._land_documents(step, docs, "invoice")
+            self._land_documents(step, docs, "invoice", marked)
 
     def credit_notes(self) -> None:
         since = self.since("credit_notes")
