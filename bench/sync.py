@@ -6,7 +6,8 @@ run and per resource, the calls made, the rate-limit waits (count and simulated 
 simulators' clock moves instead of the bench sleeping), the wall-clock seconds, and the ratio of
 calls to the lower bound (the sum over resources of ceil(records / 100), at least one call each).
 ``--clients N`` scales the MSP to N clients (650 time entries per client, as the generator does).
-Writes ``bench/results/sync.json``.
+Writes ``bench/results/sync.json``, one entry per size (``demo``, ``clients-1000`` ...), keeping the
+entries of the other sizes.
 """
 
 from __future__ import annotations
@@ -139,6 +140,18 @@ def run(size: str, entries: int | None) -> dict[str, Any]:
     return out
 
 
+def record(label: str, result: dict[str, Any]) -> None:
+    """Store ``result`` under ``label`` in the results file, keeping the other sizes' entries."""
+    runs: dict[str, Any] = {}
+    if RESULTS.exists():
+        runs = json.loads(RESULTS.read_text(encoding="utf-8"))
+        if "full" in runs:  # the older single-run layout
+            runs = {str(runs.get("size", "demo")): runs}
+    runs[label] = result
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(runs, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--size", default="demo", choices=("small", "demo", "large"))
@@ -148,8 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     entries = args.clients * 650 if args.clients else None
     result = run(args.size, entries)
     text = json.dumps(result, indent=2, sort_keys=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text + "\n", encoding="utf-8")
+    record(f"clients-{args.clients}" if args.clients else args.size, result)
     if args.json:
         print(text)
     else:

@@ -48,7 +48,7 @@ from .query import (
 from .resources import INVOICE_LINE, RESOURCES, SEED_ALIASES, Resource
 from .store import Store
 from .views import full, list_item, post_echo
-from .wire import WireError, dumps, format_dt, loads, q_int
+from .wire import WireError, dumps, format_dt, loads, q_bool, q_int
 from .writes import WriteError, delete, process_recurring, update_lines, upsert
 
 VENDOR = "halopsa"
@@ -64,6 +64,7 @@ _SUB_ROUTES = {
     ("recurringinvoice", "updatelines"),
 }
 _JSON = "application/json; charset=utf-8"
+PAGING_CACHE_SIZE = 8  # queries whose ordered matches are kept for their later pages
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -118,6 +119,7 @@ class HaloSimulator:
             invalidate_previous=invalidate_previous_tokens,
         )
         self.limiter = RollingWindow(rate_limit, rate_window)
+        self._paging: dict[tuple[Any, ...], tuple[int, list[dict[str, Any]]]] = {}
 
     # --- the shared simulator contract ----------------------------------------------------------
 
@@ -255,16 +257,7 @@ class HaloSimulator:
 
     def _list(self, res: Resource, params: Params) -> httpx.Response:
         with self.store.lock:
-            if res.name == "actions":
-                rows = self._action_candidates(params)
-                preds = action_filters(params)
-            elif res.name == "tickets":
-                rows = list(self.store.tables["tickets"].all())
-                preds = ticket_filters(self.store, params)
-            else:
-                rows = list(self.store.tables[res.name].all())
-                preds = generic_filters(self.store, res, params)
-            rows = order(res, select(rows, preds), params)
+            rows = self._matches(res, params)
             total = len(rows)
             shown, extra = page(res, rows, params, page_cap=self.page_cap, default_count=self.default_count)
             items = [list_item(res, rec, params, self.store) for rec in shown]
@@ -273,6 +266,39 @@ class HaloSimulator:
             if res.list_key is None:
                 return _json(200, items)
             return _json(200, {**extra, "record_count": total, res.list_key: items})
+
+    def _matches(self, res: Resource, params: Params) -> list[dict[str, Any]]:
+        """The filtered, ordered records of a list read.
+
+        Paging one query (``pageinate``) re-asks it once per page; the ordered matches of page 1 are
+        kept and later pages of the same query slice them while no table has been written since, so
+        walking a window costs one scan instead of one per page. Page 1 always scans afresh.
+        """
+        key: tuple[Any, ...] | None = None
+        version = 0
+        if res.paged and q_bool(params.get("pageinate")):
+            key = (res.name, tuple(sorted((k, v) for k, v in params.items() if k != "page_no")))
+            version = self.store.version()
+            if (q_int(params.get("page_no"), 1) or 1) > 1:
+                cached = self._paging.get(key)
+                if cached is not None and cached[0] == version:
+                    return cached[1]
+        if res.name == "actions":
+            rows = self._action_candidates(params)
+            preds = action_filters(params)
+        elif res.name == "tickets":
+            rows = list(self.store.tables["tickets"].all())
+            preds = ticket_filters(self.store, params)
+        else:
+            rows = list(self.store.tables[res.name].all())
+            preds = generic_filters(self.store, res, params)
+        rows = order(res, select(rows, preds), params)
+        if key is not None:
+            self._paging.pop(key, None)
+            self._paging[key] = (version, rows)
+            while len(self._paging) > PAGING_CACHE_SIZE:
+                del self._paging[next(iter(self._paging))]
+        return rows
 
     def _action_candidates(self, params: Params) -> list[dict[str, Any]]:
         """Actions need ``ticket_id`` or a ``startdate``+``enddate`` window; otherwise nothing comes back."""

@@ -27,6 +27,7 @@ class Table:
         self.res = res
         self.rows: dict[Any, dict[str, Any]] = {}
         self.next_id = 1
+        self.changes = 0  # bumped on every write, so list reads can tell a cached result is stale
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -38,12 +39,14 @@ class Table:
         return self.rows.get(key)
 
     def put(self, rec: dict[str, Any]) -> None:
+        self.changes += 1
         rid = rec["id"]
         self.rows[rid] = rec
         if isinstance(rid, int) and rid >= self.next_id:
             self.next_id = rid + 1
 
     def remove(self, key: Any) -> dict[str, Any] | None:
+        self.changes += 1
         return self.rows.pop(key, None)
 
     def allocate(self) -> int:
@@ -52,6 +55,7 @@ class Table:
         return rid
 
     def seed(self, records: Iterable[dict[str, Any]], stamp: str | None) -> int:
+        self.changes += 1
         defaults = self.res.defaults
         stamp_field = self.res.stamp
         rows = self.rows
@@ -83,6 +87,7 @@ class Table:
         return {"next_id": self.next_id, "rows": dumps([self.res.sparse(rec) for rec in self.rows.values()])}
 
     def load(self, data: dict[str, Any]) -> None:
+        self.changes += 1
         self.rows = {}
         defaults = self.res.defaults
         for sparse in loads(data["rows"]):
@@ -116,9 +121,11 @@ class ActionTable(Table):
         return [] if group is None else list(group.values())
 
     def put(self, rec: dict[str, Any]) -> None:
+        self.changes += 1
         self.by_ticket.setdefault(rec["ticket_id"], {})[rec["id"]] = rec
 
     def remove(self, key: Any) -> dict[str, Any] | None:
+        self.changes += 1
         ticket_id, action_id = key
         group = self.by_ticket.get(ticket_id)
         if group is None:
@@ -129,6 +136,7 @@ class ActionTable(Table):
         return rec
 
     def remove_ticket(self, ticket_id: int) -> None:
+        self.changes += 1
         self.by_ticket.pop(ticket_id, None)
 
     def allocate_for(self, ticket_id: int) -> int:
@@ -136,6 +144,7 @@ class ActionTable(Table):
         return (max(group) + 1) if group else 1
 
     def seed(self, records: Iterable[dict[str, Any]], stamp: str | None) -> int:
+        self.changes += 1
         defaults = self.res.defaults
         by_ticket = self.by_ticket
         count = 0
@@ -157,6 +166,7 @@ class ActionTable(Table):
         return {"next_id": 0, "rows": dumps([self.res.sparse(rec) for rec in self.all()])}
 
     def load(self, data: dict[str, Any]) -> None:
+        self.changes += 1
         self.by_ticket = {}
         defaults = self.res.defaults
         for sparse in loads(data["rows"]):
@@ -180,6 +190,10 @@ class Store:
         table = self.tables["actions"]
         assert isinstance(table, ActionTable)
         return table
+
+    def version(self) -> int:
+        """Grows with every write to any table (records are replaced, never changed in place)."""
+        return sum(table.changes for table in self.tables.values())
 
     def allocate_line_id(self) -> int:
         line_id = self.next_line_id

@@ -345,3 +345,15 @@ def test_idonly_and_includeclosed(api: httpx.Client) -> None:
     assert ids == [{"id": 10, "name": "Client 000"}, {"id": 12, "name": "Client 002"}]
     open_tickets = body(api.get("/api/Tickets", params={"includeclosed": "false", "count": 100}))
     assert 105 not in [t["id"] for t in open_tickets["tickets"]]
+
+
+def test_a_write_between_pages_shows_on_the_next_page(api: httpx.Client) -> None:
+    """Later pages of a query are served from page 1's matches only while nothing is written."""
+    params = {"pageinate": "true", "page_size": 100, "order": "id"}
+    first = body(api.get("/api/Client", params={**params, "page_no": 1}))
+    assert first["record_count"] == 149
+    created = api.post("/api/Client", json=[{"name": "Zz Added Between Pages Ltd"}])
+    assert created.status_code in (200, 201)
+    second = body(api.get("/api/Client", params={**params, "page_no": 2}))
+    assert second["record_count"] == 150
+    assert "Zz Added Between Pages Ltd" in {c["name"] for c in second["clients"]}
