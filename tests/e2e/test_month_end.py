@@ -96,3 +96,58 @@ def test_month_end_posts_once(simulator: dict, tmp_path: Path) -> None:  # type:
     assert "0 posted, 0 recovered, 0 rejected, 0 unmapped; 0 Xero calls" in again
     findings = json.loads(_ok(revloop("findings", "--json", "--code", "amount.mismatch", env=env)))
     assert findings == {"findings": []}
+
+
+def test_sync_over_http_quiet_run_and_one_change(simulator: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """A second sync with nothing changed makes at most one call per resource (the simulator's own
+    request log says so); after one action is edited in HaloPSA, exactly that change lands."""
+    import httpx
+    import sqlalchemy as sa
+
+    env = {"REVLOOP_HOME": str(tmp_path / "home")}
+    _ok(revloop("init", "--simulator", simulator["admin_url"], env=env))
+    _ok(revloop("connect", "xero", "--custom", env=env))
+    _ok(revloop("sync", "all", env=env))
+    admin = simulator["admin_url"]
+    httpx.delete(f"{admin}/log", timeout=10).raise_for_status()
+    _ok(revloop("sync", "all", env=env))
+    counts = httpx.get(f"{admin}/log", timeout=10).json()["counts"]
+    data_calls = {route: n for route, n in counts.items() if "/token" not in route}
+    assert data_calls and max(data_calls.values()) == 1, data_calls
+
+    halo = simulator["halopsa"]
+    token = httpx.post(
+        f"{halo['auth_url']}/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": halo["client_id"],
+            "client_secret": halo["client_secret"],
+            "scope": "all",
+            "tenant": halo["tenant"],
+        },
+        timeout=10,
+    ).json()["access_token"]
+    store = sa.create_engine(f"sqlite:///{tmp_path / 'home' / 'revloop.db'}")
+    with store.connect() as conn:
+        key, before = conn.execute(
+            sa.text("select source_key, minutes from time_entries order by id limit 1")
+        ).one()
+        total_before = conn.execute(sa.text("select count(*), sum(minutes) from time_entries")).one()
+    ticket, action = key.split("/")
+    edited = httpx.post(
+        f"{halo['base_url']}/api/Actions",
+        headers={"Authorization": f"Bearer {token}"},
+        json=[{"ticket_id": int(ticket), "id": int(action), "timetaken": "2.5"}],
+        timeout=10,
+    )
+    assert edited.status_code in (200, 201), edited.text
+    _ok(revloop("sync", "halopsa", env=env))
+    with store.connect() as conn:
+        after = conn.execute(
+            sa.text("select minutes from time_entries where source_key = :k"), {"k": key}
+        ).scalar()
+        total_after = conn.execute(sa.text("select count(*), sum(minutes) from time_entries")).one()
+    store.dispose()
+    assert after == 1500000 and after != before  # 2.5 h = 150 minutes, stored in 1/10,000
+    assert total_after[0] == total_before[0]
+    assert total_after[1] - total_before[1] == after - before  # nothing else moved

@@ -505,6 +505,8 @@ class Ledger:
                             "assettype_name": type_name,
                             "contract_id": current.id if current else 0,
                             "contract_ref": current.ref if current else "",
+                            # last updated when the asset was recorded, as HaloPSA stamps it
+                            "dlastupdate": halo_dt(g.history_start),
                         }
                     )
             rid = len(recurring) + 1
