@@ -151,3 +151,51 @@ def test_sync_over_http_quiet_run_and_one_change(simulator: dict, tmp_path: Path
     assert after == 1500000 and after != before  # 2.5 h = 150 minutes, stored in 1/10,000
     assert total_after[0] == total_before[0]
     assert total_after[1] - total_before[1] == after - before  # nothing else moved
+
+
+def test_local_overrides_survive_sync(simulator: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    import sqlalchemy as sa
+
+    env = {"REVLOOP_HOME": str(tmp_path / "home")}
+    _ok(revloop("init", "--simulator", simulator["admin_url"], env=env))
+    _ok(revloop("connect", "xero", "--custom", env=env))
+    _ok(revloop("sync", "halopsa", env=env))
+    store = sa.create_engine(f"sqlite:///{tmp_path / 'home' / 'revloop.db'}")
+    with store.connect() as conn:
+        code, customer = conn.execute(
+            sa.text(
+                "select k.code, c.code from contracts k join customers c on c.id = k.customer_id "
+                "where k.kind = 'prepay' order by k.id limit 1"
+            )
+        ).one()
+        charge_type = conn.execute(sa.text("select code from charge_types order by id limit 1")).scalar_one()
+    _ok(revloop("contract", "set", code, "--threshold", "2.5", "--auto-topup", "10", "--by", "ann", env=env))
+    _ok(
+        revloop(
+            "rate",
+            "add",
+            "--charge-type",
+            charge_type,
+            "--customer",
+            customer,
+            "--from",
+            "2026-11-01",
+            "--percent",
+            "90",
+            env=env,
+        )
+    )
+    refused = revloop(
+        "rate", "add", "--charge-type", charge_type, "--from", "2026-11-01", "--percent", "90", env=env
+    )
+    assert refused.returncode == 4 and "needs --rate" in refused.stderr
+    _ok(revloop("sync", "halopsa", "--full", env=env))
+    with store.connect() as conn:
+        terms = conn.execute(
+            sa.text("select threshold, auto_topup from contracts where code = :c"), {"c": code}
+        ).one()
+        local = conn.execute(sa.text("select count(*) from rate_rows where source = 'local'")).scalar_one()
+    store.dispose()
+    assert terms == (25000, 100000) and local == 1  # 2.5 and 10 in 1/10,000
+    listing = _ok(revloop("contract", "list", "--customer", customer, env=env))
+    assert code in listing

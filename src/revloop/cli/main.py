@@ -17,6 +17,7 @@ from revloop.cli import connect as connect_cli
 from revloop.cli import db as db_cli
 from revloop.cli import findings as findings_cli
 from revloop.cli import importing as importing_cli
+from revloop.cli import overrides as overrides_cli
 from revloop.cli import scenario as scenario_cli
 from revloop.cli import secret as secret_cli
 from revloop.cli import simulate as simulate_cli
@@ -43,6 +44,7 @@ billing_cli.register(app)
 sync_cli.register(app)
 webhooks_cli.register(app)
 importing_cli.register(app)
+overrides_cli.register(app)
 app.add_typer(findings_cli.app, name="findings")
 app.command("connections")(connect_cli.connections)
 app.command("init")(init_command)

@@ -1,0 +1,268 @@
+"""Local overrides of what HaloPSA supplies: contract terms HaloPSA does not hold, and rate rows.
+
+Sync writes only the fields HaloPSA has; the terms set here (prepay threshold and top-up, what
+happens when a balance runs out, fee item and tax codes, covered charge types, the rollover cap)
+and rate rows added here (``source='local'``) are never overwritten by a sync. Every change is
+recorded in the audit journal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from revloop.adapters.db import audit
+from revloop.adapters.db import tables as t
+from revloop.adapters.db.migrations import require_current
+from revloop.bootstrap import build
+from revloop.domain.issues import InputError, NotFound
+from revloop.domain.money import to_decimal
+
+contract_app = typer.Typer(help="Contract terms revloop keeps beside HaloPSA's.", no_args_is_help=True)
+rate_app = typer.Typer(help="Rate rows set locally (kept through every sync).", no_args_is_help=True)
+out = Console()
+
+
+def _decimal(value: str | None, name: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return to_decimal(value)
+    except (TypeError, ValueError):
+        raise InputError(f"--{name} {value!r} is not a number") from None
+
+
+@contract_app.command("set")
+def contract_set(
+    code: Annotated[str, typer.Argument(help="The contract's code (see `revloop contract list`).")],
+    threshold: Annotated[
+        str | None, typer.Option(help="Prepay: warn when the balance falls below this.")
+    ] = None,
+    auto_topup: Annotated[
+        str | None, typer.Option(help="Prepay: buy this much when below the threshold.")
+    ] = None,
+    on_exhausted: Annotated[str | None, typer.Option(help="Prepay: payg or negative.")] = None,
+    topup_unit_amount: Annotated[
+        str | None, typer.Option(help="Prepay in hours: price of one hour bought.")
+    ] = None,
+    topup_item_code: Annotated[str | None, typer.Option(help="Xero item code for top-up lines.")] = None,
+    item_code: Annotated[str | None, typer.Option(help="Xero item code for fee lines.")] = None,
+    tax_code: Annotated[str | None, typer.Option(help="Xero tax type for fee and top-up lines.")] = None,
+    covers: Annotated[
+        str | None, typer.Option(help="Charge type codes covered, comma-separated; 'all'.")
+    ] = None,
+    rollover_cap_hours: Annotated[
+        str | None, typer.Option(help="Allowance: most hours carried over.")
+    ] = None,
+    by: Annotated[str, typer.Option("--by", help="Who (recorded in the audit journal).")] = "cli",
+) -> None:
+    """Set contract terms locally; sync keeps them."""
+    values: dict[str, Any] = {}
+    for name, raw in (
+        ("threshold", threshold),
+        ("auto_topup", auto_topup),
+        ("topup_unit_amount", topup_unit_amount),
+        ("rollover_cap_hours", rollover_cap_hours),
+    ):
+        number = _decimal(raw, name.replace("_", "-"))
+        if number is not None:
+            values[name] = number
+    if on_exhausted is not None:
+        if on_exhausted not in ("payg", "negative"):
+            raise InputError("--on-exhausted must be payg or negative")
+        values["on_exhausted"] = on_exhausted
+    for name, text in (
+        ("topup_item_code", topup_item_code),
+        ("item_code", item_code),
+        ("tax_code", tax_code),
+    ):
+        if text is not None:
+            values[name] = text or None
+    if covers is not None:
+        values["covers"] = (
+            None if covers.strip().lower() == "all" else [c.strip() for c in covers.split(",") if c]
+        )
+    if not values:
+        raise InputError("nothing to set", hint="give at least one option, e.g. --threshold 2")
+    application = build()
+    try:
+        require_current(application.engine)
+        with application.engine.begin() as conn:
+            changed = conn.execute(
+                t.contracts.update().where(t.contracts.c.code == code).values(**values)
+            ).rowcount
+            if not changed:
+                raise NotFound(f"no contract {code!r}", hint="`revloop contract list` shows the codes")
+            audit.record(
+                conn,
+                at=datetime.now(UTC),
+                actor=by,
+                action="contract.set",
+                entity="contract",
+                entity_id=code,
+                details={k: str(v) for k, v in values.items()},
+            )
+    finally:
+        application.close()
+    out.print(f"Contract {code}: " + ", ".join(f"{k} = {v}" for k, v in values.items()), highlight=False)
+
+
+@contract_app.command("list")
+def contract_list(
+    customer: Annotated[str | None, typer.Option(help="One customer's contracts.")] = None,
+) -> None:
+    """Contracts with their terms."""
+    application = build()
+    try:
+        require_current(application.engine)
+        query = (
+            sa.select(t.contracts, t.customers.c.code.label("customer"))
+            .join(t.customers, t.customers.c.id == t.contracts.c.customer_id)
+            .order_by(t.customers.c.code, t.contracts.c.code)
+        )
+        if customer:
+            query = query.where(t.customers.c.code == customer)
+        with application.engine.connect() as conn:
+            rows = list(conn.execute(query))
+    finally:
+        application.close()
+    table = Table(title=f"{len(rows)} contracts")
+    for column in (
+        "code",
+        "customer",
+        "kind",
+        "from",
+        "to",
+        "fee",
+        "hours",
+        "unit",
+        "threshold",
+        "on exhausted",
+    ):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r.code,
+            r.customer,
+            r.kind,
+            str(r.start),
+            str(r.end or "open"),
+            str(r.fee or ""),
+            str(r.hours_per_period or ""),
+            r.unit or "",
+            str(r.threshold or ""),
+            r.on_exhausted,
+        )
+    out.print(table)
+
+
+@rate_app.command("add")
+def rate_add(
+    charge_type: Annotated[str, typer.Option("--charge-type", help="The charge type's code.")],
+    effective_from: Annotated[str, typer.Option("--from", help="First day in force, YYYY-MM-DD.")],
+    hourly_rate: Annotated[str | None, typer.Option("--rate", help="Hourly rate.")] = None,
+    percent: Annotated[str | None, typer.Option(help="Or: a percentage of the global rate in force.")] = None,
+    customer: Annotated[str | None, typer.Option(help="Customer scope (else global).")] = None,
+    contract: Annotated[str | None, typer.Option(help="Contract scope.")] = None,
+    minimum_minutes: Annotated[str | None, typer.Option()] = None,
+    increment_minutes: Annotated[str | None, typer.Option()] = None,
+    rounding: Annotated[str | None, typer.Option(help="up, nearest or down.")] = None,
+    ooh_multiplier: Annotated[str | None, typer.Option()] = None,
+    weekend_multiplier: Annotated[str | None, typer.Option()] = None,
+    holiday_multiplier: Annotated[str | None, typer.Option()] = None,
+    overage_multiplier: Annotated[str | None, typer.Option()] = None,
+    prepay_multiplier: Annotated[str | None, typer.Option()] = None,
+    by: Annotated[str, typer.Option("--by")] = "cli",
+) -> None:
+    """Add a dated rate row (billing-rules.md §2); sync never removes it."""
+    try:
+        start = date.fromisoformat(effective_from)
+    except ValueError:
+        raise InputError(f"--from {effective_from!r} is not a date (YYYY-MM-DD)") from None
+    if hourly_rate is not None and percent is not None:
+        raise InputError("give --rate or --percent, not both")
+    if not (customer or contract) and hourly_rate is None:
+        raise InputError("a global row needs --rate (a percentage is of the global rate)")
+    if rounding is not None and rounding not in ("up", "nearest", "down"):
+        raise InputError("--rounding must be up, nearest or down")
+    figures = {
+        name: _decimal(value, name.replace("_", "-"))
+        for name, value in (
+            ("hourly_rate", hourly_rate),
+            ("percent", percent),
+            ("minimum_minutes", minimum_minutes),
+            ("increment_minutes", increment_minutes),
+            ("ooh_multiplier", ooh_multiplier),
+            ("weekend_multiplier", weekend_multiplier),
+            ("holiday_multiplier", holiday_multiplier),
+            ("overage_multiplier", overage_multiplier),
+            ("prepay_multiplier", prepay_multiplier),
+        )
+    }
+    application = build()
+    try:
+        require_current(application.engine)
+        with application.engine.begin() as conn:
+            ct = conn.execute(
+                sa.select(t.charge_types.c.id).where(t.charge_types.c.code == charge_type)
+            ).scalar()
+            if ct is None:
+                raise NotFound(f"no charge type {charge_type!r}")
+            owner: dict[str, Any] = {"scope": "global", "customer_id": None, "contract_id": None}
+            if contract:
+                owner = {
+                    "scope": "contract",
+                    "customer_id": None,
+                    "contract_id": conn.execute(
+                        sa.select(t.contracts.c.id).where(t.contracts.c.code == contract)
+                    ).scalar(),
+                }
+                if owner["contract_id"] is None:
+                    raise NotFound(f"no contract {contract!r}")
+            elif customer:
+                owner = {
+                    "scope": "customer",
+                    "contract_id": None,
+                    "customer_id": conn.execute(
+                        sa.select(t.customers.c.id).where(t.customers.c.code == customer)
+                    ).scalar(),
+                }
+                if owner["customer_id"] is None:
+                    raise NotFound(f"no customer {customer!r}")
+            conn.execute(
+                t.rate_rows.insert().values(
+                    charge_type_id=ct,
+                    effective_from=start,
+                    rounding=rounding,
+                    source="local",
+                    **owner,
+                    **figures,
+                )
+            )
+            audit.record(
+                conn,
+                at=datetime.now(UTC),
+                actor=by,
+                action="rate.add",
+                entity="charge_type",
+                entity_id=charge_type,
+                details={
+                    "scope": owner["scope"],
+                    "from": effective_from,
+                    **{k: str(v) for k, v in figures.items() if v is not None},
+                },
+            )
+    finally:
+        application.close()
+    out.print(f"Rate row added for {charge_type} ({owner['scope']}) from {effective_from}.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(contract_app, name="contract")
+    app.add_typer(rate_app, name="rate")
