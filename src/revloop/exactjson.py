@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 
@@ -50,3 +50,26 @@ def _encode(obj: Any, out: list[str], convert: Callable[[Any], Any] | None, asci
         _encode(convert(obj), out, None, ascii_only)
     else:
         raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+def read_decimal(value: Any) -> Decimal | None:
+    """A number read off the wire: Decimal, int or numeric text; empty is None; a float or a boolean
+    is a ``ValueError`` (so that model validation reports it as a bad field)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if isinstance(value, float):
+        raise ValueError("float values are not accepted")
+    if isinstance(value, Decimal | int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"not a number: {value!r}") from None
+    else:
+        raise ValueError(f"not a number: {value!r}")
+    if not result.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return result

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from revloop import exactjson
+from revloop.exactjson import read_decimal
 
 EMPTY_YEAR = 1900
 
@@ -70,27 +71,6 @@ def read_ref(value: Any) -> int | None:
         return None
     number = read_int(value)
     return None if number in (-1, 0) else number
-
-
-def read_decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a number")
-    if isinstance(value, float):
-        raise ValueError("float values are not accepted")
-    if isinstance(value, Decimal | int):
-        result = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"not a number: {value!r}") from None
-    else:
-        raise ValueError(f"not a number: {value!r}")
-    if not result.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
-    return result
 
 
 def parse_dt(value: Any) -> datetime | None:

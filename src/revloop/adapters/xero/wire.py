@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from revloop import exactjson
+from revloop.exactjson import read_decimal
 
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -106,27 +107,6 @@ def ms(moment: datetime) -> int:
 def http_date(moment: datetime) -> str:
     """The ``If-Modified-Since`` value: ISO 8601 UTC to the second."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def read_decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a number")
-    if isinstance(value, float):
-        raise ValueError("float values are not accepted")
-    if isinstance(value, Decimal | int):
-        result = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"not a number: {value!r}") from None
-    else:
-        raise ValueError(f"not a number: {value!r}")
-    if not result.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
-    return result
 
 
 # --- enums (known values; anything else stays a string) -------------------------------------------------
