@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from revloop.domain.money import q4
 from revloop.domain.periods import Period, add_months
 from revloop.domain.rating.recurring import charge_period_containing
 from revloop.domain.records import Contract
@@ -160,7 +161,7 @@ def draw_prepay(
     covered = _ZERO
     taken = _ZERO
     if before > 0 and per_hour > 0:
-        covered = min((before / per_hour).quantize(Decimal("0.0001"), rounding="ROUND_HALF_UP"), hours)
+        covered = min(q4(before / per_hour), hours)
         taken = before
         account.consume(day, before)
     rest = hours - covered

@@ -24,6 +24,7 @@ from revloop.domain.engine import RatingResult, rate
 from revloop.domain.findings import Finding
 from revloop.domain.invoicing import DraftInvoice, InvoiceLine
 from revloop.domain.issues import Issue, NotFound, PeriodClosed, Severity
+from revloop.domain.money import round2
 from revloop.domain.periods import Period
 from revloop.services.billing.resolve import Resolved, load_book
 
@@ -116,7 +117,7 @@ def _line_row(
 def _cost(line: InvoiceLine) -> Decimal | None:
     if line.cost is None:
         return None
-    return line.cost.quantize(Decimal("0.01"))
+    return round2(line.cost)
 
 
 def check_period_open(conn: Connection, period: Period, rebill: bool) -> None:

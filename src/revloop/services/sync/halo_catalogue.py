@@ -3,7 +3,7 @@ quotations and HaloPSA's own invoices."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from revloop.adapters.db import repository
 from revloop.adapters.db.tables import assets, invoice_lines, invoices, items, quotes, recurring_charges
 from revloop.adapters.halopsa import mapping
+from revloop.domain.money import round2
 
 from .common import Step, clip, issue
 from .halo_context import SYSTEM, BadFigure, HaloContext, end_of, money, qty, stamp_params
@@ -305,7 +306,7 @@ def _line(
     unit = qty(line.unit_price, "unit_price") or Decimal(0)
     amount = money(line.net_amount, "net_amount")
     if amount is None:
-        amount = (quantity * unit).quantize(CENT, rounding=ROUND_HALF_UP)
+        amount = round2(quantity * unit)
     return {
         "position": position,
         "kind": "imported",

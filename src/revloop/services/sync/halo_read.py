@@ -14,6 +14,7 @@ from revloop.adapters.halopsa import mapping, wire
 from revloop.adapters.halopsa.client import HaloClient
 from revloop.domain.findings import Finding
 from revloop.domain.issues import Issue
+from revloop.exactjson import read_decimal
 
 from .common import issue
 
@@ -137,7 +138,7 @@ def read_raw(
 
 
 def num(raw: dict[str, Any], name: str) -> Decimal | None:
-    return wire.read_decimal(raw.get(name))
+    return read_decimal(raw.get(name))
 
 
 def ref(raw: dict[str, Any], name: str) -> int | None:

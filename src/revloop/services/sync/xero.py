@@ -25,6 +25,7 @@ from revloop.adapters.xero import wire
 from revloop.adapters.xero.client import Read, XeroClient
 from revloop.domain.findings import Finding
 from revloop.domain.issues import Issue, Severity
+from revloop.exactjson import read_decimal
 
 from .common import Runner, Step, clip, engine_of, issue
 from .halo_catalogue import replace_lines
@@ -371,7 +372,7 @@ class XeroSync:
                     continue
                 extra = note.model_extra or {}
                 total = _cents(note.Total)
-                tax = _cents(wire.read_decimal(extra.get("TotalTax")))
+                tax = _cents(read_decimal(extra.get("TotalTax")))
                 docs.append(
                     {
                         "id": note.CreditNoteID.lower(),
@@ -451,7 +452,7 @@ class XeroSync:
                                 "expiry": wire.parse_date(raw.get("ExpiryDate")),
                                 "status": raw.get("Status"),
                                 "currency": raw.get("CurrencyCode") or self.currency,
-                                "total": _cents(wire.read_decimal(raw.get("Total"))),
+                                "total": _cents(read_decimal(raw.get("Total"))),
                                 "title": raw.get("Title"),
                                 "source_updated_at": wire.parse_timestamp(raw.get("UpdatedDateUTC")),
                             }
