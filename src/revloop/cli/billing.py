@@ -199,7 +199,24 @@ def documents(
         out.print(f"report: {path}")
 
 
+def close(
+    period: Annotated[str, typer.Option("--period", help="The month to close, YYYY-MM.")],
+    by: Annotated[str, typer.Option("--by", help="Who closes it (recorded in the audit journal).")] = "cli",
+) -> None:
+    """Close a billing period once all its invoices are posted (periods close in order)."""
+    target = _period(period)
+    assert target is not None
+    application = build()
+    try:
+        require_current(application.engine)
+        count = run.close_period(application, target, now=datetime.now(UTC), by=by)
+    finally:
+        application.close()
+    out.print(f"{target.label()} closed ({count} invoices). Billing it again now needs --rebill.")
+
+
 def register(app: typer.Typer) -> None:
+    app.command("close")(close)
     app.command("documents")(documents)
     app.command("bill")(bill)
     app.command("approve")(approve)

@@ -6,12 +6,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from revloop.adapters.db import migrations
 from revloop.adapters.db import tables as t
 from revloop.bootstrap import App
 from revloop.config import Settings
+from revloop.domain.issues import PeriodClosed
 from revloop.domain.periods import Period
 from revloop.services import scenario
 from revloop.services.billing import run
@@ -60,4 +62,32 @@ def test_prepay_drawn_in_october_is_not_drawn_again_in_november(tmp_path: Path) 
     labour = [line for d in november.drafts for line in d.lines if line.kind in ("labour", "covered")]
     assert [(line.kind, line.amount) for line in labour] == [("labour", Decimal("95.00"))]
     assert november.rating.balances["acme-prepay"] == Decimal("0.0000")
+    app.close()
+
+
+def test_periods_close_in_order_and_closed_ones_need_rebill(tmp_path: Path) -> None:
+    loaded = scenario.load(GOLDEN / "02-prepay-runs-out.yaml")
+    app = App(
+        Settings(
+            home=tmp_path, database_url=f"sqlite:///{tmp_path / 's.db'}", **settings_overrides(loaded.book)
+        )
+    )
+    migrations.upgrade(app.engine)
+    with app.engine.begin() as conn:
+        write_book(conn, loaded.book, loaded.period)
+    october, november = loaded.period, Period.month(2026, 11)
+    run.bill(app, october, now=NOW)
+    with pytest.raises(PeriodClosed, match="not posted"):
+        run.close_period(app, october, now=NOW, by="ann")
+    run.bill(app, november, now=NOW)  # nothing to bill, but the period is now known
+    with app.engine.begin() as conn:  # as `revloop post` leaves them
+        conn.execute(t.invoices.update().values(status="posted"))
+    with pytest.raises(PeriodClosed, match="before the period starting 2026-10-01 is closed"):
+        run.close_period(app, november, now=NOW, by="ann")
+    assert run.close_period(app, october, now=NOW, by="ann") == 1
+    with pytest.raises(PeriodClosed, match="October 2026 is closed"):
+        run.bill(app, october, now=NOW)
+    again = run.bill(app, october, now=NOW, rebill=True)
+    assert again.locked == ["revloop:acme:all:2026-10-01"] and again.created == []
+    run.close_period(app, november, now=NOW, by="ann")
     app.close()

@@ -493,3 +493,64 @@ def compare_with_xero(app: App, drafts: Sequence[DraftInvoice]) -> list[XeroComp
             state = "same" if row.total == draft.total else "differs"
             out.append(XeroComparison(draft.key, state, draft.total, row.total, row.number))
     return out
+
+
+def close_period(app: App, period: Period, *, now: datetime, by: str) -> int:
+    """Close a billing period: every invoice of it posted, and the period before closed (or never
+    billed), so that periods close in order. Returns the number of invoices in the period."""
+    with app.engine.begin() as conn:
+        open_keys = [
+            key
+            for (key,) in conn.execute(
+                sa.select(t.invoices.c.key).where(
+                    t.invoices.c.origin == "revloop",
+                    t.invoices.c.period_start == period.start,
+                    t.invoices.c.status.in_(("draft", "approved", "posting")),
+                )
+            )
+        ]
+        if open_keys:
+            raise PeriodClosed(
+                f"{period.label()} cannot close: {len(open_keys)} invoice(s) not posted, e.g. {open_keys[0]}",
+                hint="approve and post them (`revloop approve`, `revloop post`) first",
+            )
+        before = conn.execute(
+            sa.select(t.billing_periods.c.start, t.billing_periods.c.status)
+            .where(t.billing_periods.c.start < period.start)
+            .order_by(t.billing_periods.c.start.desc())
+            .limit(1)
+        ).one_or_none()
+        if before is not None and before.status != "closed":
+            raise PeriodClosed(
+                f"{period.label()} cannot close before the period starting {before.start} is closed",
+                hint=f"close that one first: revloop close --period {before.start:%Y-%m}",
+            )
+        count = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t.invoices)
+            .where(t.invoices.c.origin == "revloop", t.invoices.c.period_start == period.start)
+        ).scalar_one()
+        repository.upsert(
+            conn,
+            t.billing_periods,
+            [
+                {
+                    "start": period.start,
+                    "end": period.end,
+                    "status": "closed",
+                    "closed_at": now,
+                    "closed_by": by,
+                }
+            ],
+            key=("start",),
+        )
+        audit.record(
+            conn,
+            at=now,
+            actor=by,
+            action="period.close",
+            entity="period",
+            entity_id=period.start.isoformat(),
+            details={"invoices": count},
+        )
+    return int(count)
