@@ -610,6 +610,71 @@ xero_connections = sa.Table(
     _ts("updated_at", nullable=False),
 )
 
+#: Xero's Profit and Loss, one row per month and account, as last read: the books' side of the cost
+#: model (payroll and overhead accounts divided by the hours logged in the same months).
+pnl_lines = sa.Table(
+    "pnl_lines",
+    metadata,
+    _id(),
+    sa.Column("month", sa.Date, nullable=False),  # first day of the month
+    sa.Column("section", sa.String(64), nullable=False),  # the report's section title
+    sa.Column("account_code", sa.String(32), nullable=False, default=""),
+    sa.Column("account_name", sa.String(255), nullable=False),
+    sa.Column("amount", Money2(), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    _ts("fetched_at", nullable=False),
+    sa.UniqueConstraint("month", "section", "account_name"),
+)
+
+#: Typed exceptions to the billed-vs-contracted identity that a person records (a write-off, an
+#: agreed price change); the computed ones (proration, credit notes) are derived, not stored.
+contract_adjustments = sa.Table(
+    "contract_adjustments",
+    metadata,
+    _id(),
+    _fk("contract_id", "contracts.id", nullable=False, ondelete="CASCADE"),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),  # write_off | price_change | other
+    sa.Column("amount", Money2(), nullable=False),  # signed: what the contract value is reduced by
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    _ts("created_at", nullable=False),
+)
+
+#: Scheduled jobs of ``revloop watch``: a lease says which process runs a job now, so several
+#: processes against one PostgreSQL store never run the same job twice at once.
+job_leases = sa.Table(
+    "job_leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(128)),
+    _ts("lease_until"),
+    _ts("last_started_at"),
+    _ts("last_finished_at"),
+    _ts("last_ok_at"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("runs", sa.Integer, nullable=False, default=0),
+    sa.Column("failures", sa.Integer, nullable=False, default=0),
+)
+
+#: Every alert and digest entry sent, so the same alert never goes to the same recipient twice.
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    _id(),
+    sa.Column("fingerprint", sa.String(128), nullable=False),  # the finding's (or threshold's)
+    sa.Column("channel", sa.String(16), nullable=False),  # email | webhook
+    sa.Column("recipient", sa.String(255), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),  # alert | digest
+    sa.Column("status", sa.String(16), nullable=False, default="pending"),  # pending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    _ts("created_at", nullable=False),
+    _ts("sent_at"),
+    sa.UniqueConstraint("fingerprint", "channel", "recipient"),
+)
+
 #: tables a person cares about in ``revloop status``, in the order shown
 REPORTED = (
     "customers",
