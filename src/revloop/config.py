@@ -29,7 +29,7 @@ from revloop.domain.issues import ConfigError, HomeError, SettingsFileError
 ENV_PREFIX = "REVLOOP_"
 SETTINGS_FILE_NAME = "revloop.toml"
 SECRET_FIELDS = frozenset({"halopsa_client_secret", "xero_client_secret", "xero_webhook_key", "secret_key"})
-SECTIONS = ("halopsa", "xero", "billing", "web", "notify")
+SECTIONS = ("halopsa", "xero", "billing", "costs", "watch", "notify", "web")
 
 
 def default_home() -> Path:
@@ -202,6 +202,12 @@ class Settings(BaseSettings):
         "http://localhost:8765/callback",
         description="Redirect URI registered on your Xero app; `revloop connect xero` listens on its port.",
     )
+
+    # -- costs: the profitability cost model ([costs]) -----------------------------------------
+
+    # -- watch: the scheduler ([watch]) ------------------------------------------------------
+
+    # -- notify: e-mail and webhook alerts ([notify]) ----------------------------------------
 
     # -- web dashboard -------------------------------------------------------------------------
     web_host: str = Field("127.0.0.1", description="Address `revloop serve` listens on.")
