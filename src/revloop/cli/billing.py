@@ -36,7 +36,14 @@ def bill(
     preview: Annotated[
         bool, typer.Option("--preview", help="Show the drafts and Xero's side; change nothing.")
     ] = False,
-    rebill: Annotated[bool, typer.Option("--rebill", help="Allow billing a closed period again.")] = False,
+    rebill: Annotated[
+        bool,
+        typer.Option(
+            "--rebill",
+            help="Bill a closed or posted period again: posted invoices whose work now rates differently "
+            "get a credit note and a replacement invoice (drafts, to approve and post).",
+        ),
+    ] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Show every line with its explanation.")] = False,
 ) -> None:
     """Rate a period's work into draft invoices (or preview them)."""
@@ -97,6 +104,11 @@ def bill(
             f"{len(result.unchanged)} unchanged, {len(result.removed)} removed, "
             f"{len(result.locked)} already posted."
         )
+        if result.rebilled or result.credited:
+            out.print(
+                f"Re-billing: {len(result.credited)} credit note(s) and {len(result.rebilled)} replacement "
+                "invoice(s) drafted for posted invoices whose work rates differently; approve and post them."
+            )
     for issue in result.issues:
         out.print(
             f"[yellow]issue[/] {issue.code} {issue.subject}: {issue.message}"
@@ -215,8 +227,51 @@ def close(
     out.print(f"{target.label()} closed ({count} invoices). Billing it again now needs --rebill.")
 
 
+def periodic(
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period", help="Make this month's periodic invoices now (default: the month now due)."
+        ),
+    ] = None,
+) -> None:
+    """Draft the next period's periodic invoices (fees, recurring charges) ahead of their due date."""
+    from revloop.services.billing import ahead
+
+    target = _period(period) if period else None
+    application = build()
+    try:
+        require_current(application.engine)
+        result = ahead.bill_ahead(application, now=datetime.now(UTC), period=target, actor="cli")
+        days = application.settings.billing_invoice_days_ahead
+    finally:
+        application.close()
+    if result.period is None:
+        out.print(
+            "No periodic invoices are due: "
+            + (
+                f"the next period starts more than {days} days from today."
+                if days
+                else "[billing] invoice_days_ahead is 0 (off); give --period to make them anyway."
+            )
+        )
+        return
+    out.print(
+        f"Periodic invoices for {result.period.label()}: {len(result.created)} new, {len(result.updated)} "
+        f"changed, {len(result.unchanged)} unchanged, {len(result.locked)} already approved or posted."
+    )
+    for key in result.created + result.updated:
+        out.print(f"  {key}", highlight=False)
+    if result.created or result.updated:
+        out.print(
+            "Approve them (`revloop approve`) and post (`revloop post`); "
+            "they fall due on the period's first day."
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.command("close")(close)
+    app.command("periodic")(periodic)
     app.command("documents")(documents)
     app.command("bill")(bill)
     app.command("approve")(approve)
@@ -267,6 +322,8 @@ def post_command(
         )
     for key, why in result.rejected:
         out.print(f"[red]rejected[/] {key}: {why}", highlight=False)
+    for key, amount in result.allocated:
+        out.print(f"credit note {key}: {amount} allocated to the invoice it corrects", highlight=False)
     for key in result.unmapped:
         out.print(
             f"[yellow]not posted[/] {key}: the customer has no Xero contact (`revloop map`)", highlight=False

@@ -232,3 +232,32 @@ def build_invoice(
         tax=t.tax,
         total=t.total,
     )
+
+
+def split_lines(
+    draft: DraftInvoice, kinds: frozenset[str], key: str
+) -> tuple[DraftInvoice | None, DraftInvoice | None]:
+    """Split a draft into the lines of ``kinds`` (as a draft under ``key``) and the rest (under the
+    draft's own key), each with its own totals; ``None`` for a side with no lines."""
+    inclusive = draft.line_amount_types == "Inclusive"
+
+    def part(lines: tuple[InvoiceLine, ...], part_key: str) -> DraftInvoice | None:
+        if not lines:
+            return None
+        t = totals((x.amount for x in lines), (x.tax for x in lines), inclusive)
+        return DraftInvoice(
+            key=part_key,
+            customer=draft.customer,
+            contract=draft.contract,
+            period=draft.period,
+            currency=draft.currency,
+            line_amount_types=draft.line_amount_types,
+            lines=lines,
+            subtotal=t.subtotal,
+            tax=t.tax,
+            total=t.total,
+        )
+
+    chosen = tuple(x for x in draft.lines if x.kind in kinds)
+    rest = tuple(x for x in draft.lines if x.kind not in kinds)
+    return part(chosen, key), part(rest, draft.key)

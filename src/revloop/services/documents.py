@@ -67,8 +67,9 @@ def _documents(app: App, period: Period, renderer: PdfRenderer, today: date) -> 
                 )
             )
     documents = []
+    numbers = {inv.id: inv.number for inv in invoices}
     for inv in invoices:
-        posted = inv.status == "posted"
+        posted = inv.status in ("posted", "credited")
         documents.append(
             InvoiceDocument(
                 key=inv.key,
@@ -88,6 +89,8 @@ def _documents(app: App, period: Period, renderer: PdfRenderer, today: date) -> 
                 tax=inv.tax,
                 total=inv.total,
                 branding=renderer.branding(inv.customer_code, _msp_branding(app)),
+                doc_type=inv.doc_type,
+                corrects=numbers.get(inv.corrects_invoice_id) or "",
             )
         )
     return documents
@@ -111,6 +114,7 @@ def _report(app: App, period: Period, documents: list[InvoiceDocument]) -> Billi
                     t.invoice_lines.c.item_code,
                     t.invoice_lines.c.amount,
                     t.invoice_lines.c.tax,
+                    t.invoices.c.doc_type,
                 )
                 .join(t.invoices, t.invoices.c.id == t.invoice_lines.c.invoice_id)
                 .join(t.customers, t.customers.c.id == t.invoices.c.customer_id)
@@ -126,8 +130,8 @@ def _report(app: App, period: Period, documents: list[InvoiceDocument]) -> Billi
             r.item_code or r.kind,
             r.kind,
             r.currency,
-            r.amount,
-            r.tax,
+            -r.amount if r.doc_type == "credit_note" else r.amount,  # a credit note takes its lines back
+            -r.tax if r.doc_type == "credit_note" else r.tax,
             r.key,
         )
         for r in rows

@@ -3,86 +3,28 @@ rejected and unmapped invoices."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from pydantic import SecretStr
 
-from revloop.adapters.db import migrations, repository
 from revloop.adapters.db import tables as t
-from revloop.adapters.xero.factory import custom_connection_client
 from revloop.bootstrap import App
-from revloop.config import Settings
-from revloop.demo.catalogue import xero_settings
 from revloop.domain.periods import Period
-from revloop.services import scenario
 from revloop.services.billing import post, run
-from revloop.simulators.common import mock_transport
 from revloop.simulators.xero import XeroSimulator
 
-from .book_store import settings_overrides, write_book
-
-GOLDEN = Path(__file__).resolve().parents[2] / "golden"
-TENANT = "7a1d0c2e-0000-4000-8000-00000000aaaa"
-CONTACTS = {"acme": "c0000000-0000-4000-8000-000000000001", "globex": "c0000000-0000-4000-8000-000000000002"}
-NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def sim() -> XeroSimulator:
-    simulator = XeroSimulator(demo_org=False)
-    data: dict[str, Any] = {k: v for k, v in xero_settings(TENANT).items() if k != "Organisation"}
-    data["Contacts"] = [
-        {"ContactID": cid, "Name": name.title(), "ContactNumber": name, "ContactStatus": "ACTIVE"}
-        for name, cid in CONTACTS.items()
-    ]
-    simulator.seed(data, tenant_id=TENANT, name="Northgate IT Services Ltd", chart=False)
-    simulator.add_custom_connection("POSTCLIENT", "post-secret", TENANT)
-    return simulator
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[App]:
-    loaded = scenario.load(GOLDEN / "01-classes-and-overrides.yaml")
-    settings = Settings(
-        home=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'store.db'}",
-        xero_client_id="POSTCLIENT",
-        xero_client_secret=SecretStr("post-secret"),
-        xero_identity_url="http://sim/identity",
-        xero_api_url="http://sim/api.xro/2.0",
-        xero_connections_url="http://sim/connections",
-        **settings_overrides(loaded.book),
-    )
-    application = App(settings)
-    migrations.upgrade(application.engine)
-    with application.engine.begin() as conn:
-        write_book(conn, loaded.book, loaded.period)
-        for code, contact in CONTACTS.items():
-            repository.link(
-                conn, entity="customer", local_id=code, system="xero", external_id=contact, at=NOW
-            )
-    run.bill(application, loaded.period, now=NOW)
-    run.approve(application, now=NOW, by="finance", everything=True)
-    yield application
-    application.close()
-
-
-def _client(app: App, sim: XeroSimulator):  # type: ignore[no-untyped-def]
-    return custom_connection_client(app.settings, transport=mock_transport(sim), sleep=lambda s: None)
+from .conftest import NOW, TENANT, xero_client
 
 
 def _xero_invoices(sim: XeroSimulator, app: App) -> list[Any]:
-    with _client(app, sim) as client:
+    with xero_client(app, sim) as client:
         return list(client.invoices(TENANT).records)
 
 
 def test_posts_once_and_reads_back(app: App, sim: XeroSimulator) -> None:
-    with _client(app, sim) as client:
+    with xero_client(app, sim) as client:
         first = post.post(app, client, TENANT, now=NOW)
     assert sorted(k for k, _ in first.posted) == [
         "revloop:acme:all:2026-10-01",
@@ -99,7 +41,7 @@ def test_posts_once_and_reads_back(app: App, sim: XeroSimulator) -> None:
         states = {s for (s,) in conn.execute(sa.select(t.time_entries.c.billing_state))}
         numbers = {n for (n,) in conn.execute(sa.select(t.time_entries.c.invoice_number))}
     assert states == {"invoiced"} and numbers == {i.InvoiceNumber for i in invoices.values()}
-    with _client(app, sim) as client:
+    with xero_client(app, sim) as client:
         second = post.post(app, client, TENANT, now=NOW)
     assert second.posted == second.recovered == second.queued == [] and second.xero_calls == 0
     assert len(_xero_invoices(sim, app)) == 2
@@ -124,10 +66,10 @@ class DiesAfterXeroCommits:
 
 
 def test_crash_after_xero_committed_does_not_duplicate(app: App, sim: XeroSimulator) -> None:
-    with _client(app, sim) as client, pytest.raises(Killed):
+    with xero_client(app, sim) as client, pytest.raises(Killed):
         post.post(app, DiesAfterXeroCommits(client), TENANT, now=NOW)
     sim.clock.advance(3600)  # long past the Idempotency-Key's 6 minutes: only the lookup can save us
-    with _client(app, sim) as client:
+    with xero_client(app, sim) as client:
         again = post.post(app, client, TENANT, now=NOW)
     assert len(again.recovered) == 2 and again.posted == []
     assert len(_xero_invoices(sim, app)) == 2
@@ -143,7 +85,7 @@ def test_rejected_and_unmapped_invoices_become_findings(app: App, sim: XeroSimul
             t.invoice_lines.update().where(t.invoice_lines.c.invoice_id == globex).values(tax_code="NOPE")
         )
         conn.execute(t.external_ids.delete().where(t.external_ids.c.local_id == "acme"))
-    with _client(app, sim) as client:
+    with xero_client(app, sim) as client:
         result = post.post(app, client, TENANT, now=NOW)
     assert result.unmapped == ["revloop:acme:all:2026-10-01"]
     assert [k for k, _ in result.rejected] == ["revloop:globex:all:2026-10-01"]
@@ -164,7 +106,7 @@ def test_documents_for_the_period(app: App, sim: XeroSimulator, tmp_path: Path) 
 
     from revloop.services import documents
 
-    with _client(app, sim) as client:
+    with xero_client(app, sim) as client:
         posted = dict(post.post(app, client, TENANT, now=NOW).posted)
     written = documents.write(app, Period.month(2026, 10), tmp_path / "out", today=NOW.date(), excel=True)
     names = sorted(p.name for p in written.invoices)
@@ -182,7 +124,7 @@ def test_documents_for_the_period(app: App, sim: XeroSimulator, tmp_path: Path) 
 
 
 def test_an_invoice_already_in_xero_is_adopted_not_posted_again(app: App, sim: XeroSimulator) -> None:
-    with _client(app, sim) as client:
+    with xero_client(app, sim) as client:
         post.post(app, client, TENANT, now=NOW)
     # A fresh store that has synced Xero's invoices (origin xero) but never billed October itself.
     with app.engine.begin() as conn:
@@ -196,6 +138,6 @@ def test_an_invoice_already_in_xero_is_adopted_not_posted_again(app: App, sim: X
     assert result.created == []
     statuses = {r["key"]: r["status"] for r in run.invoice_rows(app)}
     assert set(statuses.values()) == {"posted"}
-    with _client(app, sim) as client:
+    with xero_client(app, sim) as client:
         again = post.post(app, client, TENANT, now=NOW)
     assert again.queued == [] and again.xero_calls == 0 and len(_xero_invoices(sim, app)) == 2

@@ -88,6 +88,13 @@ class InvoiceDocument:
     tax: Decimal
     total: Decimal
     branding: Branding = field(default_factory=Branding)
+    doc_type: str = "invoice"  # invoice | credit_note
+    corrects: str = ""  # a credit note's or replacement's corrected invoice number
+
+    @property
+    def title(self) -> str:
+        kind = "CREDIT NOTE" if self.doc_type == "credit_note" else "INVOICE"
+        return f"TAX {kind}" if self.status == "posted" else f"DRAFT {kind}"
 
     def money(self, value: Decimal) -> str:
         return format_currency(value, self.currency, locale=self.branding.locale)

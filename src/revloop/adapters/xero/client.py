@@ -15,7 +15,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -333,9 +334,10 @@ class XeroClient:
         return parse_many(wire.Contact, raws, "Contact")
 
     def credit_notes(
-        self, tenant_id: str | None, *, modified_since: datetime | None = None
+        self, tenant_id: str | None, *, where: str | None = None, modified_since: datetime | None = None
     ) -> Read[wire.CreditNote]:
-        raws = list(self.iter_pages(tenant_id, "CreditNotes", {"unitdp": 4}, modified_since=modified_since))
+        params = {"unitdp": 4, "where": where}
+        raws = list(self.iter_pages(tenant_id, "CreditNotes", params, modified_since=modified_since))
         return parse_many(wire.CreditNote, raws, "CreditNote")
 
     def payments(
@@ -359,6 +361,28 @@ class XeroClient:
         if not found:
             raise ConnectorError("Xero /Organisation answered without an organisation")
         return wire.Organisation.model_validate(found[0])
+
+    def profit_and_loss(
+        self,
+        tenant_id: str | None,
+        from_date: date,
+        to_date: date,
+        periods: int = 0,
+        timeframe: str = "MONTH",
+    ) -> wire.Report:
+        """``GET /Reports/ProfitAndLoss``: the range asked for, then ``periods`` (0-11) earlier ranges of
+        ``timeframe`` (MONTH, QUARTER, YEAR) as further columns, newest first."""
+        params = {"fromDate": from_date.isoformat(), "toDate": to_date.isoformat()}
+        if periods:
+            params |= {"periods": str(periods), "timeframe": timeframe}
+        found = _elements(self.get(tenant_id, "Reports/ProfitAndLoss", params), "Reports")
+        if not found:
+            raise ConnectorError("Xero /Reports/ProfitAndLoss answered without a report")
+        try:
+            return wire.Report.model_validate(found[0])
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"]
+            raise ConnectorError(f"Xero sent a Profit and Loss revloop cannot read: {problem}") from None
 
     # --- batch writes ------------------------------------------------------------------------------------
 
@@ -409,6 +433,36 @@ class XeroClient:
             "POST", tenant_id, "Invoices", wire.Invoice, invoices,
             idempotency_key=idempotency_key, params={"unitdp": 4},
         )  # fmt: skip
+
+    def create_credit_notes(
+        self, tenant_id: str | None, notes: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[ItemResult[wire.CreditNote]]:
+        return self.write_batch(
+            "PUT", tenant_id, "CreditNotes", wire.CreditNote, notes,
+            idempotency_key=idempotency_key, params={"unitdp": 4},
+        )  # fmt: skip
+
+    def allocate_credit_note(
+        self,
+        tenant_id: str | None,
+        credit_note_id: str,
+        invoice_id: str,
+        amount: Decimal,
+        day: date,
+        *,
+        idempotency_key: str,
+    ) -> ItemResult[wire.Allocation]:
+        """Allocate part or all of a credit note to an invoice (PUT /CreditNotes/{id}/Allocations)."""
+        allocation = {"Invoice": {"InvoiceID": invoice_id}, "Amount": amount, "Date": day}
+        response = self.send(
+            "PUT",
+            tenant_id,
+            f"CreditNotes/{credit_note_id}/Allocations",
+            params={"summarizeErrors": "false"},
+            body={"Allocations": [allocation]},
+            idempotency_key=idempotency_key,
+        )
+        return _results(wire.Allocation, "Allocations", response, [allocation], 0)[0]
 
     def create_contacts(
         self, tenant_id: str | None, contacts: Sequence[Mapping[str, Any]], *, idempotency_key: str

@@ -307,12 +307,38 @@ class CreditNote(Wire):
     CreditNoteNumber: str | None = None
     Type: str | None = None
     Status: Annotated[InvoiceStatus | str | None, _tolerant(InvoiceStatus)] = None
+    LineAmountTypes: Annotated[AmountType | str | None, _tolerant(AmountType)] = None
     Contact: ContactRef | None = None
+    Reference: str | None = None
     Date: Day = None
+    CurrencyCode: str | None = None
+    SubTotal: Money = None
+    TotalTax: Money = None
     Total: Money = None
     RemainingCredit: Money = None
     LineItems: list[LineItem] = Field(default_factory=list)
     UpdatedDateUTC: Stamp = None
+    ValidationErrors: list[XeroMessage] = Field(default_factory=list)
+
+    # read like an invoice where posting handles both alike
+    @property
+    def InvoiceID(self) -> str | None:
+        return self.CreditNoteID
+
+    @property
+    def InvoiceNumber(self) -> str | None:
+        return self.CreditNoteNumber
+
+    @property
+    def DueDate(self) -> Day:
+        return None
+
+
+class Allocation(Wire):
+    AllocationID: str | None = None
+    Amount: Money = None
+    Date: Day = None
+    ValidationErrors: list[XeroMessage] = Field(default_factory=list)
 
 
 class Organisation(Wire):
@@ -324,6 +350,35 @@ class Organisation(Wire):
     Version: str | None = None
     Timezone: str | None = None
     PeriodLockDate: Day = None
+
+
+class ReportAttribute(Wire):
+    Id: str | None = None
+    Value: str | None = None
+
+
+class ReportCell(Wire):
+    Value: Annotated[str | None, BeforeValidator(lambda v: None if v is None else str(v))] = None
+    Attributes: list[ReportAttribute] = Field(default_factory=list)
+
+
+class ReportRow(Wire):
+    """A report row: ``Header``, ``Section`` (with ``Rows``), ``Row`` or ``SummaryRow``."""
+
+    RowType: str | None = None
+    Title: str | None = None
+    Cells: list[ReportCell] = Field(default_factory=list)
+    Rows: list[ReportRow] = Field(default_factory=list)
+
+
+class Report(Wire):
+    ReportID: str | None = None
+    ReportName: str | None = None
+    ReportType: str | None = None
+    ReportTitles: list[str] = Field(default_factory=list)
+    ReportDate: str | None = None
+    UpdatedDateUTC: Stamp = None
+    Rows: list[ReportRow] = Field(default_factory=list)
 
 
 def messages(element: dict[str, Any], key: str = "ValidationErrors") -> list[str]:

@@ -35,6 +35,7 @@ from revloop.domain.issues import Severity
 from revloop.domain.money import q4
 
 BATCH = 50
+DOCUMENT_KINDS = ("invoice", "credit_note")
 LOOKUP_CHUNK = 20  # Reference filters per query: Xero refuses query strings over 2,048 characters
 
 
@@ -44,6 +45,23 @@ class Accounting(Protocol):
     ) -> list[Any]: ...
 
     def invoices(self, tenant_id: str | None, *, where: str | None = None) -> Any: ...
+
+    def create_credit_notes(
+        self, tenant_id: str | None, notes: Sequence[dict[str, Any]], *, idempotency_key: str
+    ) -> list[Any]: ...
+
+    def credit_notes(self, tenant_id: str | None, *, where: str | None = None) -> Any: ...
+
+    def allocate_credit_note(
+        self,
+        tenant_id: str | None,
+        credit_note_id: str,
+        invoice_id: str,
+        amount: Decimal,
+        day: date,
+        *,
+        idempotency_key: str,
+    ) -> Any: ...
 
 
 class Psa(Protocol):
@@ -58,6 +76,7 @@ class PostResult:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (key, why)
     unmapped: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
+    allocated: list[tuple[str, Decimal]] = field(default_factory=list)  # (credit note key, amount)
     written_back: int = 0
     xero_calls: int = 0
 
@@ -75,10 +94,19 @@ def enqueue(app: App, *, now: datetime, result: PostResult, actor: str) -> None:
     settings = app.settings
     today = now.astimezone(ZoneInfo(settings.timezone)).date()
     with app.engine.begin() as conn:
+        corrected = t.invoices.alias("corrected")
         approved = list(
             conn.execute(
-                sa.select(t.invoices.c.id, t.invoices.c.key, t.customers.c.code)
+                sa.select(
+                    t.invoices.c.id,
+                    t.invoices.c.key,
+                    t.invoices.c.doc_type,
+                    t.invoices.c.period_start,
+                    t.customers.c.code,
+                    corrected.c.external_id.label("corrects"),
+                )
                 .join(t.customers, t.customers.c.id == t.invoices.c.customer_id)
+                .join(corrected, corrected.c.id == t.invoices.c.corrects_invoice_id, isouter=True)
                 .where(t.invoices.c.origin == "revloop", t.invoices.c.status == "approved")
                 .order_by(t.invoices.c.id)
             )
@@ -102,24 +130,35 @@ def enqueue(app: App, *, now: datetime, result: PostResult, actor: str) -> None:
                     at=now,
                 )
                 continue
-            payload = {
-                "contact_id": contact,
-                "date": today.isoformat(),
-                "due": (today + timedelta(days=settings.billing_payment_terms_days)).isoformat(),
-            }
-            conn.execute(
-                t.outbox.insert().values(
-                    key=row.key,
-                    kind="invoice",
-                    invoice_id=row.id,
-                    idempotency_key=idempotency_key([row.key]),
-                    payload=payload,
-                    status="pending",
-                    attempts=0,
-                    created_at=now,
-                    updated_at=now,
+            due = today + timedelta(days=settings.billing_payment_terms_days)
+            if row.key.endswith(":periodic") and row.period_start is not None:
+                due = max(today, row.period_start)  # made ahead: due on the first day it covers
+            payload = {"contact_id": contact, "date": today.isoformat(), "due": due.isoformat()}
+            if row.doc_type == "credit_note":
+                payload["corrects"] = row.corrects
+            earlier = conn.execute(
+                sa.select(t.outbox.c.id).where(t.outbox.c.key == row.key, t.outbox.c.status == "failed")
+            ).scalar_one_or_none()
+            if earlier is not None:  # refused before and corrected since: a new attempt, never an old key
+                conn.execute(
+                    t.outbox.update()
+                    .where(t.outbox.c.id == earlier)
+                    .values(invoice_id=row.id, payload=payload, status="pending", updated_at=now)
                 )
-            )
+            else:
+                conn.execute(
+                    t.outbox.insert().values(
+                        key=row.key,
+                        kind=row.doc_type,
+                        invoice_id=row.id,
+                        idempotency_key=idempotency_key([row.key]),
+                        payload=payload,
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
             conn.execute(t.invoices.update().where(t.invoices.c.id == row.id).values(status="posting"))
             audit.record(
                 conn, at=now, actor=actor, action="invoice.queue", entity="invoice", entity_id=row.key
@@ -149,6 +188,17 @@ def _payload(conn: Connection, outbox_row: Any) -> dict[str, Any]:
             item["TaxType"] = line.tax_code
         items.append(item)
     meta = outbox_row.payload
+    if invoice.doc_type == "credit_note":
+        return {
+            "Type": "ACCRECCREDIT",
+            "Contact": {"ContactID": meta["contact_id"]},
+            "Date": date.fromisoformat(meta["date"]),
+            "CurrencyCode": invoice.currency,
+            "LineAmountTypes": invoice.line_amount_types,
+            "Reference": invoice.key,
+            "Status": "AUTHORISED",
+            "LineItems": items,
+        }
     return {
         "Type": "ACCREC",
         "Contact": {"ContactID": meta["contact_id"]},
@@ -168,14 +218,24 @@ def _quoted(key: str) -> str:
 
 def recover(app: App, xero: Accounting, tenant: str, *, now: datetime, result: PostResult) -> None:
     """Rows left ``sent``: finish them from Xero's copy when Xero has them, else send again."""
+    for kind in DOCUMENT_KINDS:
+        _recover(app, xero, tenant, kind, now=now, result=result)
+
+
+def _recover(
+    app: App, xero: Accounting, tenant: str, kind: str, *, now: datetime, result: PostResult
+) -> None:
     with app.engine.connect() as conn:
         sent = list(
-            conn.execute(sa.select(t.outbox).where(t.outbox.c.kind == "invoice", t.outbox.c.status == "sent"))
+            conn.execute(sa.select(t.outbox).where(t.outbox.c.kind == kind, t.outbox.c.status == "sent"))
         )
+    if not sent:
+        return
+    lookup = xero.invoices if kind == "invoice" else xero.credit_notes
     for start in range(0, len(sent), LOOKUP_CHUNK):
         chunk = sent[start : start + LOOKUP_CHUNK]
         where = " OR ".join(f'Reference=="{_quoted(r.key)}"' for r in chunk)
-        read = xero.invoices(tenant, where=where)
+        read = lookup(tenant, where=where)
         result.xero_calls += 1
         found = {
             inv.Reference: inv
@@ -205,12 +265,27 @@ def send(
     batch: int = BATCH,
     progress: Callable[[int], None] | None = None,
 ) -> None:
+    for kind in DOCUMENT_KINDS:
+        _send(app, xero, tenant, kind, now=now, result=result, batch=batch, progress=progress)
+
+
+def _send(
+    app: App,
+    xero: Accounting,
+    tenant: str,
+    kind: str,
+    *,
+    now: datetime,
+    result: PostResult,
+    batch: int,
+    progress: Callable[[int], None] | None,
+) -> None:
     while True:
         with app.engine.begin() as conn:
             rows = list(
                 conn.execute(
                     sa.select(t.outbox)
-                    .where(t.outbox.c.kind == "invoice", t.outbox.c.status == "pending")
+                    .where(t.outbox.c.kind == kind, t.outbox.c.status == "pending")
                     .order_by(t.outbox.c.id)
                     .limit(batch)
                 )
@@ -223,9 +298,9 @@ def send(
                 .where(t.outbox.c.id.in_([r.id for r in rows]))
                 .values(status="sent", attempts=t.outbox.c.attempts + 1, updated_at=now)
             )
-        answers = xero.create_invoices(
-            tenant, payloads, idempotency_key=idempotency_key([r.key for r in rows])
-        )
+        attempt = max(r.attempts for r in rows) + 1
+        create = xero.create_invoices if kind == "invoice" else xero.create_credit_notes
+        answers = create(tenant, payloads, idempotency_key=idempotency_key([r.key for r in rows], attempt))
         result.xero_calls += 1
         for row, answer in zip(rows, answers, strict=True):
             with app.engine.begin() as conn:
@@ -245,7 +320,6 @@ def _reject(conn: Connection, row: Any, why: str, *, now: datetime, result: Post
         .values(status="failed", last_error=why, updated_at=now)
     )
     conn.execute(t.invoices.update().where(t.invoices.c.id == row.invoice_id).values(status="approved"))
-    conn.execute(t.outbox.delete().where(t.outbox.c.id == row.id))
     repository.record_findings(
         conn,
         [
@@ -319,6 +393,26 @@ def _finish(
             ],
             at=now,
         )
+    if ours.doc_type == "credit_note":
+        _credited(conn, row, ours, invoice, number, now=now)
+    else:
+        _mark_billed(conn, row, ours, lines, number, now=now)
+    audit.record(
+        conn,
+        at=now,
+        actor="revloop",
+        action="invoice.posted",
+        entity="invoice",
+        entity_id=ours.key,
+        details={"xero_id": invoice.InvoiceID, "number": number, "recovered": recovered},
+    )
+    (result.recovered if recovered else result.posted).append((ours.key, number))
+
+
+def _mark_billed(
+    conn: Connection, row: Any, ours: Any, lines: list[Any], number: str, *, now: datetime
+) -> None:
+    """An invoice in Xero: the work on its lines is invoiced (or covered), HaloPSA to be told."""
     actions: list[list[int]] = []
     for line in lines:
         state = "covered" if line.kind == "covered" else "invoiced"
@@ -354,16 +448,134 @@ def _finish(
                 updated_at=now,
             )
         )
-    audit.record(
-        conn,
-        at=now,
-        actor="revloop",
-        action="invoice.posted",
-        entity="invoice",
-        entity_id=ours.key,
-        details={"xero_id": invoice.InvoiceID, "number": number, "recovered": recovered},
+
+
+def _credited(conn: Connection, row: Any, ours: Any, note: Any, number: str, *, now: datetime) -> None:
+    """A credit note in Xero: the invoice it corrects is credited, the work still carrying that
+    invoice is billable again (its replacement, if posted, has taken its own work already), HaloPSA is
+    told, and the credit is queued for allocation against the corrected invoice."""
+    corrected = conn.execute(sa.select(t.invoices).where(t.invoices.c.id == ours.corrects_invoice_id)).one()
+    conn.execute(t.invoices.update().where(t.invoices.c.id == corrected.id).values(status="credited"))
+    freed = [
+        key
+        for (key,) in conn.execute(
+            sa.select(t.time_entries.c.source_key).where(t.time_entries.c.invoice_key == corrected.key)
+        )
+    ]
+    conn.execute(
+        t.time_entries.update()
+        .where(t.time_entries.c.invoice_key == corrected.key)
+        .values(billing_state="unbilled", invoice_key=None, invoice_number=None, state_at=now)
     )
-    (result.recovered if recovered else result.posted).append((ours.key, number))
+    for table in (t.expenses, t.items_issued):
+        conn.execute(
+            table.update()
+            .where(table.c.invoice_key == corrected.key)
+            .values(billing_state="unbilled", invoice_key=None)
+        )
+    actions = []
+    for key in freed:
+        ticket, _, action = key.partition("/")
+        if ticket.isdigit() and action.isdigit():
+            actions.append([int(ticket), int(action)])
+    extra = [
+        {
+            "key": f"{ours.key}:allocation",
+            "kind": "credit_allocation",
+            "idempotency_key": f"{row.idempotency_key}:allocation",
+            "payload": {
+                "credit_note_id": note.CreditNoteID,
+                "invoice_id": corrected.external_id,
+                "corrected_key": corrected.key,
+                "amount": str(ours.total),
+                "date": note.Date.isoformat() if note.Date else now.date().isoformat(),
+            },
+        }
+    ]
+    if actions:
+        extra.append(
+            {
+                "key": f"{ours.key}:halopsa",
+                "kind": "halopsa_writeback",
+                "idempotency_key": f"{row.idempotency_key}:halopsa",
+                "payload": {"number": "", "actions": actions},
+            }
+        )
+    for values in extra:
+        conn.execute(
+            t.outbox.insert().values(
+                invoice_id=ours.id, status="pending", attempts=0, created_at=now, updated_at=now, **values
+            )
+        )
+
+
+def allocate(app: App, xero: Accounting, tenant: str, *, now: datetime, result: PostResult) -> None:
+    """Allocate each posted credit note to the invoice it corrects, up to what that invoice still owes
+    (as last read from Xero). A paid invoice leaves the credit on the customer's account: a finding."""
+    with app.engine.connect() as conn:
+        rows = list(
+            conn.execute(
+                sa.select(t.outbox)
+                .where(t.outbox.c.kind == "credit_allocation", t.outbox.c.status.in_(("pending", "sent")))
+                .order_by(t.outbox.c.id)
+            )
+        )
+    for row in rows:
+        meta = row.payload
+        credit = Decimal(meta["amount"])
+        with app.engine.begin() as conn:
+            due = conn.execute(
+                sa.select(t.invoices.c.amount_due).where(
+                    t.invoices.c.origin == "xero", t.invoices.c.external_id == meta["invoice_id"]
+                )
+            ).scalar_one_or_none()
+            conn.execute(
+                t.outbox.update()
+                .where(t.outbox.c.id == row.id)
+                .values(status="sent", attempts=t.outbox.c.attempts + 1, updated_at=now)
+            )
+        amount = credit if due is None else min(credit, due)
+        why = ""
+        if amount > 0:
+            answer = xero.allocate_credit_note(
+                tenant,
+                meta["credit_note_id"],
+                meta["invoice_id"],
+                amount,
+                date.fromisoformat(meta["date"]),
+                idempotency_key=row.idempotency_key,
+            )
+            result.xero_calls += 1
+            if answer.ok:
+                result.allocated.append((row.key.removesuffix(":allocation"), amount))
+            else:
+                amount = Decimal(0)
+                why = "; ".join(answer.errors) or "refused by Xero"
+        with app.engine.begin() as conn:
+            conn.execute(
+                t.outbox.update()
+                .where(t.outbox.c.id == row.id)
+                .values(status="done", updated_at=now, last_error=why or None)
+            )
+            left = credit - amount
+            if left > 0:
+                note_key = row.key.removesuffix(":allocation")
+                repository.record_findings(
+                    conn,
+                    [
+                        Finding(
+                            "credit.unallocated",
+                            Severity.WARNING,
+                            (f"revloop:invoice:{note_key}", f"xero:creditnote:{meta['credit_note_id']}"),
+                            f"{left} of credit note {note_key} is not allocated to {meta['corrected_key']}"
+                            + (f": {why}" if why else " (the invoice was already paid)"),
+                            action="refund the credit, or allocate it to another of the customer's "
+                            "invoices in Xero",
+                            amount=left,
+                        )
+                    ],
+                    at=now,
+                )
 
 
 def _compare(ours: Any, lines: list[Any], invoice: Any) -> str:
@@ -394,7 +606,7 @@ def _store_xero_copy(conn: Connection, ours: Any, invoice: Any, now: datetime) -
         [
             {
                 "origin": "xero",
-                "doc_type": "invoice",
+                "doc_type": ours.doc_type,
                 "external_id": invoice.InvoiceID,
                 "customer_id": ours.customer_id,
                 "contract_id": ours.contract_id,
@@ -410,7 +622,9 @@ def _store_xero_copy(conn: Connection, ours: Any, invoice: Any, now: datetime) -
                 "subtotal": Decimal(invoice.SubTotal or 0),
                 "tax": Decimal(invoice.TotalTax or 0),
                 "total": Decimal(invoice.Total or 0),
-                "amount_due": Decimal(invoice.AmountDue or 0),
+                "amount_due": Decimal(
+                    (invoice.RemainingCredit if ours.doc_type == "credit_note" else invoice.AmountDue) or 0
+                ),
                 "created_at": now,
             }
         ],
@@ -424,9 +638,9 @@ def write_back(app: App, halo: Psa | None, *, now: datetime, result: PostResult)
     with app.engine.connect() as conn:
         rows = list(
             conn.execute(
-                sa.select(t.outbox).where(
-                    t.outbox.c.kind == "halopsa_writeback", t.outbox.c.status.in_(("pending", "sent"))
-                )
+                sa.select(t.outbox)
+                .where(t.outbox.c.kind == "halopsa_writeback", t.outbox.c.status.in_(("pending", "sent")))
+                .order_by(t.outbox.c.id)
             )
         )
     for row in rows:
@@ -454,5 +668,6 @@ def post(
     enqueue(app, now=now, result=result, actor=actor)
     recover(app, xero, tenant, now=now, result=result)
     send(app, xero, tenant, now=now, result=result, batch=batch, progress=progress)
+    allocate(app, xero, tenant, now=now, result=result)
     write_back(app, halo, now=now, result=result)
     return result

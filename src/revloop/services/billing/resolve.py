@@ -157,6 +157,16 @@ def _ratebook(
     )
 
 
+def billed_here(period: Period) -> sa.Select[tuple[str | None]]:
+    """The keys of revloop's invoices of this period: the work already billed on them is rated again
+    with the rest, so a period's drafts always show the whole period and compare with what was posted."""
+    return sa.select(t.invoices.c.key).where(
+        t.invoices.c.origin == "revloop",
+        t.invoices.c.doc_type == "invoice",
+        t.invoices.c.period_start == period.start,
+    )
+
+
 def load_book(
     conn: Connection, settings: AppSettings, period: Period, customer: str | None = None
 ) -> Resolved:
@@ -231,7 +241,10 @@ def load_book(
     work = sa.select(t.time_entries).where(
         t.time_entries.c.work_date >= period.start,
         t.time_entries.c.work_date < period.end,
-        t.time_entries.c.billing_state.in_(OPEN_STATES),
+        sa.or_(
+            t.time_entries.c.billing_state.in_(OPEN_STATES),
+            t.time_entries.c.invoice_key.in_(billed_here(period)),
+        ),
     )
     for r in conn.execute(work.order_by(t.time_entries.c.start_utc, t.time_entries.c.id)):
         code = customer_codes.get(r.customer_id)
@@ -329,7 +342,10 @@ def load_book(
             sa.select(t.expenses).where(
                 t.expenses.c.date >= period.start,
                 t.expenses.c.date < period.end,
-                t.expenses.c.billing_state == "unbilled",
+                sa.or_(
+                    t.expenses.c.billing_state == "unbilled",
+                    t.expenses.c.invoice_key.in_(billed_here(period)),
+                ),
             )
         )
         if r.customer_id in customer_codes
@@ -360,7 +376,10 @@ def load_book(
             sa.select(t.items_issued).where(
                 t.items_issued.c.date >= period.start,
                 t.items_issued.c.date < period.end,
-                t.items_issued.c.billing_state == "unbilled",
+                sa.or_(
+                    t.items_issued.c.billing_state == "unbilled",
+                    t.items_issued.c.invoice_key.in_(billed_here(period)),
+                ),
             )
         )
         if r.customer_id in customer_codes

@@ -8,6 +8,7 @@ never touches an invoice that is posting or posted: a difference there is a find
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,9 +27,12 @@ from revloop.domain.invoicing import DraftInvoice, InvoiceLine
 from revloop.domain.issues import Issue, NotFound, PeriodClosed, Severity
 from revloop.domain.money import round2
 from revloop.domain.periods import Period
+from revloop.services.billing.ahead import SUFFIX as PERIODIC_SUFFIX
+from revloop.services.billing.ahead import without_periodic
 from revloop.services.billing.resolve import Resolved, load_book
 
 EDITABLE = ("draft", "approved")
+CORRECTION = re.compile(r"^(.+):([rc])(\d+)$")
 
 
 @dataclass
@@ -44,6 +48,8 @@ class BillResult:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     locked: list[str] = field(default_factory=list)  # posted already; differences are findings
+    rebilled: list[str] = field(default_factory=list)  # posted invoices being replaced (re-billing)
+    credited: list[str] = field(default_factory=list)  # posted invoices a credit note was drafted for
     preview: bool = False
 
     @property
@@ -147,6 +153,8 @@ def bill(
         resolved: Resolved = load_book(conn, app.settings, period, customer)
     result = rate(resolved.book, period)
     drafts = tuple(_in_currency(d, resolved.currencies.get(d.customer)) for d in result.invoices)
+    with engine.connect() as conn:
+        drafts = without_periodic(conn, drafts)
     outcome = BillResult(
         period,
         drafts,
@@ -159,7 +167,7 @@ def bill(
     if preview:
         return outcome
     with engine.begin() as conn:
-        _store(conn, outcome, customer, now, actor)
+        _store(conn, outcome, customer, now, actor, rebill)
         _store_balances(conn, period, result, now)
         repository.record_findings(
             conn, [_as_finding(i, "issue") for i in outcome.issues if i.subject], at=now
@@ -225,40 +233,219 @@ def _as_finding(issue: Issue, kind: str) -> Finding:
     return Finding(issue.code, issue.severity, (subject,), issue.message, action=issue.action)
 
 
-def _store(conn: Connection, outcome: BillResult, customer: str | None, now: datetime, actor: str) -> None:
+def base_key(key: str) -> str:
+    """The invoice key a correction belongs to: ``<key>:r2`` and ``<key>:c2`` → ``<key>``."""
+    match = CORRECTION.match(key)
+    return match.group(1) if match else key
+
+
+def revision(key: str) -> int:
+    """0 for the first invoice of a key, n for its n-th replacement (``<key>:rn``)."""
+    match = CORRECTION.match(key)
+    return int(match.group(3)) if match else 0
+
+
+def _effective(chain: list[Any]) -> Any | None:
+    """The invoice that stands for a key now: the newest revision that is not a removed draft."""
+    return chain[-1] if chain else None
+
+
+def _store_correction(
+    conn: Connection,
+    outcome: BillResult,
+    draft: DraftInvoice,
+    chain: list[Any],
+    rebill: bool,
+    values_for: Any,
+    contract_ids: dict[str, int],
+    now: datetime,
+) -> None:
+    """A key with a posted invoice: keep it, or (re-billing) credit it and replace it.
+
+    The chain holds the key's invoices by revision. Its newest one is either posted (or credited)
+    — then, if the work rates differently and re-billing was asked for, a credit note ``<key>:cN``
+    for it and a replacement ``<key>:rN`` are drafted — or it is a replacement still being prepared,
+    which is brought up to date like any draft (and dropped, with its credit note, if the work now
+    rates exactly as the posted invoice again)."""
+    latest = chain[-1]
+    posted = [r for r in chain if r.status in ("posted", "credited", "posting")]
+    if latest.status in EDITABLE:
+        standing = posted[-1] if posted else None
+        if (
+            standing is not None
+            and standing.status == "posted"
+            and _stored_fingerprint(conn, standing.id, standing) == _fingerprint(draft)
+        ):
+            note = conn.execute(
+                sa.select(t.invoices.c.id, t.invoices.c.status).where(
+                    t.invoices.c.key == f"{base_key(latest.key)}:c{revision(latest.key)}"
+                )
+            ).one_or_none()
+            if note is None or note.status in EDITABLE:
+                for gone in (latest.id, None if note is None else note.id):
+                    if gone is not None:
+                        conn.execute(t.invoices.delete().where(t.invoices.c.id == gone))
+                outcome.removed.append(latest.key)
+                outcome.unchanged.append(standing.key)
+                return
+        _refresh(conn, outcome, latest, draft, values_for(draft, latest.key), contract_ids)
+        return
+    if latest.status == "posting":
+        outcome.locked.append(latest.key)
+        return
+    if latest.status == "posted" and _stored_fingerprint(conn, latest.id, latest) == _fingerprint(draft):
+        outcome.locked.append(latest.key)
+        return
+    if not rebill:
+        outcome.findings = (
+            *outcome.findings,
+            Issue(
+                "billing.posted_differs",
+                Severity.WARNING,
+                latest.key,
+                f"{latest.key} is already {latest.status}; the work now rates to {draft.total} "
+                f"against {latest.total} posted",
+                action="re-bill the period with --rebill to credit and re-invoice",
+            ),
+        )
+        outcome.locked.append(latest.key)
+        return
+    number = revision(latest.key) + 1
+    replacement = f"{draft.key}:r{number}"
+    if latest.status == "posted":
+        _credit_note(conn, outcome, latest, now, number=number)
+    values = values_for(draft, replacement)
+    invoice_id = conn.execute(
+        t.invoices.insert()
+        .values(status="draft", created_at=now, corrects_invoice_id=latest.id, **values)
+        .returning(t.invoices.c.id)
+    ).scalar_one()
+    _write_lines(conn, invoice_id, draft, contract_ids)
+    outcome.created.append(replacement)
+    outcome.rebilled.append(latest.key)
+
+
+def _refresh(
+    conn: Connection,
+    outcome: BillResult,
+    row: Any,
+    draft: DraftInvoice,
+    values: dict[str, Any],
+    contract_ids: dict[str, int],
+) -> None:
+    """An unposted draft brought up to date with the work (its approval dropped if it changed)."""
+    if _stored_fingerprint(conn, row.id, row) == _fingerprint(draft):
+        outcome.unchanged.append(row.key)
+        return
+    conn.execute(t.invoice_lines.delete().where(t.invoice_lines.c.invoice_id == row.id))
+    conn.execute(
+        t.invoices.update()
+        .where(t.invoices.c.id == row.id)
+        .values(status="draft", approved_by=None, approved_at=None, **values)
+    )
+    _write_lines(conn, row.id, draft, contract_ids)
+    outcome.updated.append(row.key)
+
+
+def _credit_note(conn: Connection, outcome: BillResult, invoice: Any, now: datetime, number: int = 0) -> None:
+    """Draft a credit note for the whole of a posted invoice (its lines as they were posted)."""
+    number = number or revision(invoice.key) + 1
+    key = f"{base_key(invoice.key)}:c{number}"
+    if conn.execute(sa.select(t.invoices.c.id).where(t.invoices.c.key == key)).first() is not None:
+        return
+    note_id = conn.execute(
+        t.invoices.insert()
+        .values(
+            origin="revloop",
+            doc_type="credit_note",
+            key=key,
+            customer_id=invoice.customer_id,
+            contract_id=invoice.contract_id,
+            period_start=invoice.period_start,
+            period_end=invoice.period_end,
+            currency=invoice.currency,
+            line_amount_types=invoice.line_amount_types,
+            reference=key,
+            subtotal=invoice.subtotal,
+            tax=invoice.tax,
+            total=invoice.total,
+            status="draft",
+            corrects_invoice_id=invoice.id,
+            created_at=now,
+        )
+        .returning(t.invoices.c.id)
+    ).scalar_one()
+    lines = [
+        {**dict(line._mapping), "invoice_id": note_id}
+        for line in conn.execute(
+            sa.select(t.invoice_lines)
+            .where(t.invoice_lines.c.invoice_id == invoice.id)
+            .order_by(t.invoice_lines.c.position)
+        )
+    ]
+    for line in lines:
+        line.pop("id", None)
+        line["explanation"] = f"credits {invoice.number or invoice.key}: " + (line["explanation"] or "")
+    if lines:
+        conn.execute(t.invoice_lines.insert(), lines)
+    outcome.created.append(key)
+    outcome.credited.append(invoice.key)
+
+
+def _store(
+    conn: Connection, outcome: BillResult, customer: str | None, now: datetime, actor: str, rebill: bool
+) -> None:
     period = outcome.period
     customer_ids = {c: i for c, i in conn.execute(sa.select(t.customers.c.code, t.customers.c.id))}
     contract_ids = {c: i for c, i in conn.execute(sa.select(t.contracts.c.code, t.contracts.c.id))}
-    existing_query = sa.select(t.invoices).where(
-        t.invoices.c.origin == "revloop",
-        t.invoices.c.period_start == period.start,
-        t.invoices.c.doc_type == "invoice",
-    )
-    if customer is not None:
-        existing_query = existing_query.where(t.invoices.c.customer_id == customer_ids.get(customer, -1))
-    existing = {row.key: row for row in conn.execute(existing_query)}
-    in_xero = _already_in_xero(conn, [d.key for d in outcome.drafts if d.key not in existing])
-    for draft in outcome.drafts:
-        row = existing.pop(draft.key, None)
-        xero = in_xero.get(draft.key)
-        if row is None and xero is not None:
-            _adopt(conn, outcome, draft, xero, customer_ids, contract_ids, now)
-            continue
-        values = {
+
+    def values_for(draft: DraftInvoice, key: str) -> dict[str, Any]:
+        return {
             "origin": "revloop",
             "doc_type": "invoice",
-            "key": draft.key,
+            "key": key,
             "customer_id": customer_ids.get(draft.customer),
             "contract_id": contract_ids.get(draft.contract or ""),
             "period_start": period.start,
             "period_end": period.end,
             "currency": draft.currency,
             "line_amount_types": draft.line_amount_types,
-            "reference": draft.key,
+            "reference": key,
             "subtotal": draft.subtotal,
             "tax": draft.tax,
             "total": draft.total,
         }
+
+    existing_query = sa.select(t.invoices).where(
+        t.invoices.c.origin == "revloop",
+        t.invoices.c.period_start == period.start,
+        t.invoices.c.doc_type == "invoice",
+        t.invoices.c.key.not_like(f"%{PERIODIC_SUFFIX}"),
+    )
+    if customer is not None:
+        existing_query = existing_query.where(t.invoices.c.customer_id == customer_ids.get(customer, -1))
+    chains: dict[str, list[Any]] = {}
+    for found in conn.execute(existing_query):
+        chains.setdefault(base_key(found.key), []).append(found)
+    existing: dict[str, Any] = {}
+    for base, chain in chains.items():
+        chain.sort(key=lambda r: revision(r.key))
+        existing[base] = chain[-1]
+    in_xero = _already_in_xero(conn, [d.key for d in outcome.drafts if d.key not in existing])
+    for draft in outcome.drafts:
+        chain = chains.pop(draft.key, [])
+        row = existing.pop(draft.key, None)
+        if row is not None and revision(row.key) > 0:
+            _store_correction(conn, outcome, draft, chain, rebill, values_for, contract_ids, now)
+            continue
+        if row is not None and row.status in ("posted", "credited") and rebill:
+            _store_correction(conn, outcome, draft, chain, rebill, values_for, contract_ids, now)
+            continue
+        xero = in_xero.get(draft.key)
+        if row is None and xero is not None:
+            _adopt(conn, outcome, draft, xero, customer_ids, contract_ids, now)
+            continue
+        values = values_for(draft, draft.key)
         if row is None:
             invoice_id = conn.execute(
                 t.invoices.insert()
@@ -297,7 +484,23 @@ def _store(conn: Connection, outcome: BillResult, customer: str | None, now: dat
     for key, row in existing.items():
         if row.status in EDITABLE:
             conn.execute(t.invoices.delete().where(t.invoices.c.id == row.id))
-            outcome.removed.append(key)
+            outcome.removed.append(row.key)
+            row = _effective(chains[key][:-1])
+        if row is None or row.status != "posted":
+            continue
+        if rebill:  # the work no longer rates to anything: credit the invoice, nothing replaces it
+            _credit_note(conn, outcome, row, now)
+        else:
+            outcome.findings = (
+                *outcome.findings,
+                Issue(
+                    "billing.posted_differs",
+                    Severity.WARNING,
+                    row.key,
+                    f"{row.key} is posted for {row.total}; the work now rates to nothing",
+                    action="re-bill the period with --rebill to credit it",
+                ),
+            )
 
 
 def _already_in_xero(conn: Connection, keys: list[str]) -> dict[str, Any]:

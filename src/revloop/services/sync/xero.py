@@ -370,18 +370,17 @@ class XeroSync:
             for note in got.records:
                 if not note.CreditNoteID or str(note.Type or "ACCRECCREDIT") != "ACCRECCREDIT":
                     continue
-                extra = note.model_extra or {}
                 total = _cents(note.Total)
-                tax = _cents(read_decimal(extra.get("TotalTax")))
+                tax = _cents(note.TotalTax)
                 docs.append(
                     {
                         "id": note.CreditNoteID.lower(),
                         "contact": (note.Contact.ContactID or "").lower() if note.Contact else None,
-                        "currency": extra.get("CurrencyCode"),
-                        "amount_types": extra.get("LineAmountTypes"),
+                        "currency": note.CurrencyCode,
+                        "amount_types": note.LineAmountTypes,
                         "status": note.Status,
                         "number": note.CreditNoteNumber,
-                        "reference": extra.get("Reference"),
+                        "reference": note.Reference,
                         "date": note.Date,
                         "due": None,
                         "subtotal": total - tax,
