@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # Debian packages revloop uses: time zones, PDF rendering (pango), PDF to PNG checks (poppler),
 # fonts, and Chromium for the browser tests.
-DEB_PACKAGES := tzdata libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+DEB_PACKAGES := tzdata libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils chromium
 DEMO_HOME ?= $(CURDIR)/demo-output/home
 
 .PHONY: help venv sysdeps test lint bench demo clean
