@@ -989,7 +989,11 @@ def _mileage(run: _Run) -> None:
             continue
         item, tax = mileage_codes(s, m)
         rate_ = mileage_rate(s, cust)
-        fields = {"date": m.date.isoformat(), "distance": format(m.distance.normalize(), "f"), "description": m.description}
+        fields = {
+            "date": m.date.isoformat(),
+            "distance": format(m.distance.normalize(), "f"),
+            "description": m.description,
+        }
         run.drafts.append(
             LineDraft(
                 kind="mileage",
