@@ -18,6 +18,7 @@ from revloop.adapters.xero.auth import ClientCredentialsSource, IdentityClient, 
 from revloop.adapters.xero.client import XeroClient
 from revloop.adapters.xero.limits import Limits
 from revloop.demo.generator import DemoMsp, generate
+from revloop.demo.seeding import xero_seed_data
 from revloop.services.sync import WaitTally
 from revloop.simulators.common import FaultInjector, RequestLog, SimClock, mock_transport
 from revloop.simulators.halopsa import DEMO_CREDENTIALS, HaloSimulator
@@ -110,7 +111,7 @@ def make_world(msp: DemoMsp, **halo_options: Any) -> World:
     halo_sim.seed(msp.halopsa)
     xero_sim = XeroSimulator(clock=clock, faults=FaultInjector(), log=RequestLog(), demo_org=False)
     tenant = str(msp.xero["Organisation"]["OrganisationID"])
-    xero_sim.seed(msp.xero, tenant_id=tenant, chart=False)
+    xero_sim.seed(xero_seed_data(msp), tenant_id=tenant, chart=False)
     waits = WaitTally()
     halo = new_halo(halo_sim, sleep, waits)
     xero = new_xero(xero_sim, sleep, waits)

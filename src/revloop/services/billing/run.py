@@ -9,6 +9,7 @@ never touches an invoice that is posting or posted: a difference there is a find
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,9 @@ from revloop.services.billing.ahead import without_periodic
 from revloop.services.billing.resolve import Resolved, load_book
 
 EDITABLE = ("draft", "approved")
+_SERVICE_LINES: weakref.WeakKeyDictionary[Connection, tuple[dict[str, str], dict[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
 CORRECTION = re.compile(r"^(.+):([rc])(\d+)$")
 
 
@@ -571,9 +575,28 @@ def _adopt(
 def _write_lines(
     conn: Connection, invoice_id: int, draft: DraftInvoice, contract_ids: dict[str, int]
 ) -> None:
+    by_charge_type, by_item = _service_lines(conn)
     rows = [_line_row(invoice_id, i, line, contract_ids) for i, line in enumerate(draft.lines, start=1)]
+    for row, line in zip(rows, draft.lines, strict=True):
+        row["service_line"] = by_charge_type.get(line.charge_type or "") or by_item.get(line.item_code or "")
     if rows:
         conn.execute(t.invoice_lines.insert(), rows)
+
+
+def _service_lines(conn: Connection) -> tuple[dict[str, str], dict[str, str]]:
+    """Service line by charge type code and by item code (read once per connection block)."""
+    cached = _SERVICE_LINES.get(conn)
+    if cached is None:
+        cached = (
+            {
+                c: s
+                for c, s in conn.execute(sa.select(t.charge_types.c.code, t.charge_types.c.service_line))
+                if s
+            },
+            {c: s for c, s in conn.execute(sa.select(t.items.c.code, t.items.c.service_line)) if s},
+        )
+        _SERVICE_LINES[conn] = cached
+    return cached
 
 
 @dataclass(frozen=True)
