@@ -29,7 +29,8 @@ from revloop.domain.issues import ConfigError, HomeError, SettingsFileError
 ENV_PREFIX = "REVLOOP_"
 SETTINGS_FILE_NAME = "revloop.toml"
 SECRET_FIELDS = frozenset({"halopsa_client_secret", "xero_client_secret", "xero_webhook_key", "secret_key"})
-SECTIONS = ("halopsa", "xero", "billing", "costs", "watch", "notify", "web")
+SECRET_FIELDS |= {"notify_smtp_password", "notify_webhook_urls"}
+SECTIONS = ("halopsa", "xero", "billing", "reconcile", "costs", "watch", "notify", "web")
 
 
 def default_home() -> Path:
@@ -160,7 +161,11 @@ class Settings(BaseSettings):
     )
     billing_payment_terms_days: int = Field(30, ge=0, description="Days from invoice date to due date.")
     billing_invoice_days_ahead: int = Field(
-        0, ge=0, description="Create periodic invoices this many days before their due date."
+        0,
+        ge=0,
+        description="Draft next month's fees and recurring charges on their own invoice this many days "
+        "before the month starts (its due date); 0 = bill them with the month's work "
+        "(see `revloop periodic`).",
     )
 
     # -- HaloPSA -----------------------------------------------------------------------------
@@ -203,11 +208,149 @@ class Settings(BaseSettings):
         description="Redirect URI registered on your Xero app; `revloop connect xero` listens on its port.",
     )
 
+    # -- reconcile: the checks of `revloop reconcile` ([reconcile]) ------------------------------
+    reconcile_renewal_days: int = Field(
+        60,
+        ge=1,
+        description="Flag contracts ending within this many days that have no renewal quote dated on or "
+        "after their end less this many days.",
+    )
+    reconcile_close_days: int = Field(
+        5,
+        ge=0,
+        description="Check a month's work and invoices once this many days of the next month have passed "
+        "(a month closed with `revloop close` is checked at once).",
+    )
+    reconcile_overdue_grace_days: int = Field(
+        0, ge=0, description="Days past an invoice's due date before an unpaid amount is overdue."
+    )
+    reconcile_overrun_periods: int = Field(
+        3, ge=1, description="Flag allowances overrun in this many checked months running."
+    )
+
     # -- costs: the profitability cost model ([costs]) -----------------------------------------
+    costs_method: Literal["salary", "books"] = Field(
+        "salary",
+        description="Hourly cost used for profit: salary (per agent, loaded) | books (P&L / hours logged).",
+    )
+    costs_overhead_monthly: Decimal = Field(
+        Decimal("0"), ge=0, description="Overhead pool a month, shared among agents (salary method)."
+    )
+    costs_allocation: Literal["by_hours", "by_headcount"] = Field(
+        "by_hours", description="How the overhead pool is shared: by_hours (productive hours) | by_headcount."
+    )
+    costs_default_oncost_percent: Decimal = Field(
+        Decimal("0"), ge=0, description="On-costs (employer tax, pension) in percent of salary, by default."
+    )
+    costs_productive_hours_per_year: Decimal = Field(
+        Decimal("1600"), gt=0, description="Productive (loggable) hours a year per agent, by default."
+    )
+    costs_mileage_cost_per_unit: Decimal = Field(
+        Decimal("0.45"), ge=0, description="What a unit of mileage costs the MSP."
+    )
+    costs_fee_split: Literal["hours", "weights"] = Field(
+        "hours", description="How fixed and allowance fees are split to service lines: hours | weights."
+    )
+    costs_fee_weights: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description='Weights per service line for fee_split = "weights", e.g. { Support = "3" }.',
+    )
+    costs_payroll_accounts: list[str] = Field(
+        default_factory=list, description="P&L accounts (codes or names) holding payroll (books method)."
+    )
+    costs_overhead_accounts: list[str] = Field(
+        default_factory=list, description="P&L accounts (codes or names) holding overheads (books method)."
+    )
+    costs_item_unit_costs: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="Supplier cost per unit of items sold without stock lots (licences, monitoring), "
+        'by item code, e.g. { M365-BP = "15.80" }.',
+    )
+    costs_service_lines: dict[str, str] = Field(
+        default_factory=dict,
+        description="Service line of invoice lines by item code, where neither the item nor a charge type "
+        'names one, e.g. { FEE-FIXED = "Managed Services" }.',
+    )
+    costs_fx_rates: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description='Units of a foreign currency per one unit of the base currency, e.g. { AUD = "1.95" }.',
+    )
 
     # -- watch: the scheduler ([watch]) ------------------------------------------------------
+    watch_jobs: list[str] = Field(
+        default_factory=lambda: ["sync", "reconcile", "preview", "bill-ahead", "notify"],
+        description="Jobs `revloop watch` runs (sync, reconcile, preview, bill-ahead, notify).",
+    )
+    watch_sync_minutes: int = Field(15, ge=1, description="Minutes between incremental syncs.")
+    watch_reconcile_minutes: int = Field(
+        1440, ge=1, description="Minutes between reconciliations (it also runs after every sync)."
+    )
+    watch_preview_days_before: int = Field(
+        3, ge=0, description="Days before a month ends that billing previews start (0 = never)."
+    )
+    watch_preview_minutes: int = Field(
+        360, ge=1, description="Minutes between billing previews in those days."
+    )
+    watch_bill_ahead_minutes: int = Field(60, ge=1, description="Minutes between bill-ahead runs.")
+    watch_notify_minutes: int = Field(1, ge=1, description="Minutes between runs that send notifications.")
+    watch_poll_seconds: int = Field(
+        5, ge=1, description="Seconds between checks for due jobs and Xero webhook marks."
+    )
+    watch_lease_seconds: int = Field(
+        600,
+        ge=30,
+        description="Seconds a job's lease lasts unless renewed (a crashed holder's job waits this).",
+    )
+    watch_backoff_seconds: int = Field(60, ge=1, description="Wait before the first retry of a failed job.")
+    watch_backoff_max_minutes: int = Field(
+        60, ge=1, description="Longest wait between retries of a failed job."
+    )
 
     # -- notify: e-mail and webhook alerts ([notify]) ----------------------------------------
+    notify_recipients: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description='Who is told, e.g. recipients = [{ channel = "email", to = "ops@msp.example", '
+        'mode = "digest" }, { channel = "webhook", to = "teams", mode = "alert", codes = ["xero.drift"] }]; '
+        "a webhook's `to` names its URL in REVLOOP_NOTIFY_WEBHOOK_URLS.",
+    )
+    notify_codes: list[str] = Field(
+        default_factory=lambda: [
+            "prepay.below_threshold",
+            "prepay.negative",
+            "renewal.no_quote",
+            "xero.drift",
+        ],
+        description="Finding codes that notify (besides the severities below).",
+    )
+    notify_severities: list[str] = Field(
+        default_factory=lambda: ["error"],
+        description="Findings of these severities notify whatever their code.",
+    )
+    notify_digest_hour: int = Field(8, ge=0, le=23, description="Hour (MSP timezone) daily digests go out.")
+    notify_max_attempts: int = Field(
+        10, ge=1, description="Attempts to deliver a notification before giving up."
+    )
+    notify_from: str = Field("", description="Sender address of e-mails, e.g. revloop@msp.example.")
+    notify_smtp_host: str = Field("", description="SMTP server for e-mails.")
+    notify_smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    notify_smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls | ssl | none"
+    )
+    notify_smtp_username: str = Field("", description="SMTP login (empty: no login).")
+    notify_smtp_password: SecretStr | None = Field(
+        None,
+        description="SMTP password: environment (REVLOOP_NOTIFY_SMTP_PASSWORD) or "
+        "`revloop secret set notify_smtp_password` only.",
+    )
+    notify_webhook_urls: SecretStr | None = Field(
+        None,
+        description='Webhook URLs (they carry tokens): JSON {"teams": "https://..."} by recipient name, or '
+        "one URL for every webhook recipient; environment (REVLOOP_NOTIFY_WEBHOOK_URLS) or "
+        "`revloop secret set notify_webhook_urls` only.",
+    )
+    notify_timeout_seconds: int = Field(
+        20, ge=1, description="Seconds to wait for an SMTP or webhook server."
+    )
 
     # -- web dashboard -------------------------------------------------------------------------
     web_host: str = Field("127.0.0.1", description="Address `revloop serve` listens on.")

@@ -17,11 +17,17 @@ from revloop.cli import connect as connect_cli
 from revloop.cli import db as db_cli
 from revloop.cli import findings as findings_cli
 from revloop.cli import importing as importing_cli
+from revloop.cli import notify as notify_cli
 from revloop.cli import overrides as overrides_cli
+from revloop.cli import profit as profit_cli
+from revloop.cli import reconcile as reconcile_cli
 from revloop.cli import scenario as scenario_cli
 from revloop.cli import secret as secret_cli
+from revloop.cli import serve as serve_cli
 from revloop.cli import simulate as simulate_cli
 from revloop.cli import sync as sync_cli
+from revloop.cli import user as user_cli
+from revloop.cli import watch as watch_cli
 from revloop.cli import webhooks as webhooks_cli
 from revloop.cli.errors import guarded
 from revloop.cli.init import init_command
@@ -45,6 +51,12 @@ sync_cli.register(app)
 webhooks_cli.register(app)
 importing_cli.register(app)
 overrides_cli.register(app)
+reconcile_cli.register(app)
+profit_cli.register(app)
+watch_cli.register(app)
+notify_cli.register(app)
+user_cli.register(app)
+serve_cli.register(app)
 app.add_typer(findings_cli.app, name="findings")
 app.command("connections")(connect_cli.connections)
 app.command("init")(init_command)

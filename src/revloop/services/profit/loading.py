@@ -1,0 +1,433 @@
+"""The store → the cost model's and the profit model's inputs (read only).
+
+Revenue is what the books say was invoiced: revloop's posted invoices, and the invoices and credit
+notes synced from Xero (``AUTHORISED`` or ``PAID``). A document revloop posted and Xero holds is
+counted once: with revloop's lines (they know their contract) when Xero's subtotal still equals
+revloop's, otherwise with Xero's (edited in Xero: the books win); a voided or deleted one not at all.
+HaloPSA's copies of invoices are never counted. A document belongs to the month it bills: its
+period, or the period in its reference key (``revloop:<customer>:<contract|all>:<period start>``),
+or else the month of its date. Foreign amounts are converted at ``costs.fx_rates`` (the store keeps
+no Xero currency rate per invoice).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from revloop.adapters.db import tables as t
+from revloop.config import Settings
+from revloop.domain.costing import AgentCost, PnlLine, StockIssue, StockLot, fifo_costs, month_of
+from revloop.domain.issues import Issue, Severity
+from revloop.domain.periods import Period
+from revloop.domain.profitability import NO_LINE, Fact, Sale, Work, cost_fact
+
+POSTED_XERO = ("AUTHORISED", "PAID")
+GONE = ("VOIDED", "DELETED")
+FEE_KINDS = ("fixed_price", "allowance")
+ZERO = Decimal(0)
+
+
+@dataclass
+class Store:
+    """What the profit model reads, for the months of ``period``."""
+
+    period: Period
+    currency: str
+    customers: dict[str, str]  # code -> name
+    halopsa_ids: dict[str, str]  # customer code -> HaloPSA client id
+    agents: dict[str, str]  # agent key -> name
+    agent_costs: list[AgentCost]
+    work: list[Work]
+    sales: list[Sale]
+    costs: list[Fact]  # expenses, issued items, supplier cost of items sold
+    issues: list[Issue] = field(default_factory=list)
+
+
+def months_of(period: Period) -> list[date]:
+    months = []
+    day = month_of(period.start)
+    while day < period.end:
+        months.append(day)
+        day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return months
+
+
+def agent_key(row: Any) -> str:
+    return str(row.id)
+
+
+def read_agent_costs(conn: Connection) -> tuple[list[AgentCost], dict[str, str]]:
+    agents = {str(r.id): r.name for r in conn.execute(sa.select(t.agents.c.id, t.agents.c.name))}
+    rows = [
+        AgentCost(
+            agent=str(r.agent_id),
+            effective_from=r.effective_from,
+            annual_salary=r.annual_salary,
+            oncost_percent=r.oncost_percent or ZERO,
+            productive_hours_per_year=r.productive_hours_per_year,
+            hourly_cost=r.hourly_cost,
+            currency=r.currency,
+        )
+        for r in conn.execute(sa.select(t.agent_costs).order_by(t.agent_costs.c.effective_from))
+    ]
+    return rows, agents
+
+
+def read_pnl(conn: Connection, months: Sequence[date] | None = None) -> list[PnlLine]:
+    query = sa.select(t.pnl_lines)
+    if months is not None:
+        query = query.where(t.pnl_lines.c.month.in_(list(months)))
+    return [
+        PnlLine(r.month, r.section, r.account_code or "", r.account_name, r.amount)
+        for r in conn.execute(query.order_by(t.pnl_lines.c.month, t.pnl_lines.c.id))
+    ]
+
+
+def read_work(conn: Connection, period: Period) -> list[Work]:
+    customers = {r.id: r.code for r in conn.execute(sa.select(t.customers.c.id, t.customers.c.code))}
+    contracts = {r.id: r.code for r in conn.execute(sa.select(t.contracts.c.id, t.contracts.c.code))}
+    types = {
+        r.id: r.service_line
+        for r in conn.execute(sa.select(t.charge_types.c.id, t.charge_types.c.service_line))
+    }
+    tickets = {
+        r.id: r.service_line for r in conn.execute(sa.select(t.tickets.c.id, t.tickets.c.service_line))
+    }
+    query = (
+        sa.select(t.time_entries)
+        .where(t.time_entries.c.work_date >= period.start, t.time_entries.c.work_date < period.end)
+        .order_by(t.time_entries.c.work_date, t.time_entries.c.id)
+    )
+    return [
+        Work(
+            id=r.source_key,
+            customer=customers.get(r.customer_id, ""),
+            agent="" if r.agent_id is None else str(r.agent_id),
+            day=r.work_date,
+            minutes=r.minutes,
+            travel_minutes=r.travel_minutes or ZERO,
+            mileage=r.mileage or ZERO,
+            service_line=r.service_line or tickets.get(r.ticket_id) or types.get(r.charge_type_id),
+            contract=contracts.get(r.contract_id),
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def _reference_month(reference: str | None) -> date | None:
+    parts = (reference or "").split(":")
+    if len(parts) >= 4 and parts[0] == "revloop":
+        try:
+            return month_of(date.fromisoformat(parts[3]))
+        except ValueError:
+            return None
+    return None
+
+
+class _Lines:
+    """Service line of an invoice line or other record, from what the store and settings say."""
+
+    def __init__(self, conn: Connection, settings: Settings) -> None:
+        self.by_item: dict[str, str] = {}
+        for r in conn.execute(sa.select(t.charge_types.c.item_code, t.charge_types.c.service_line)):
+            if r.item_code and r.service_line:
+                self.by_item.setdefault(r.item_code, r.service_line)
+        for r in conn.execute(sa.select(t.items.c.code, t.items.c.service_line)):
+            if r.service_line:
+                self.by_item[r.code] = r.service_line
+        for code, line in settings.costs_service_lines.items():
+            self.by_item.setdefault(code, line)
+        self.unknown: dict[str, int] = defaultdict(int)
+
+    def of(self, item_code: str | None, stored: str | None = None) -> str:
+        if stored:
+            return stored
+        line = self.by_item.get(item_code or "")
+        if line is None:
+            self.unknown[item_code or ""] += 1
+            return NO_LINE
+        return line
+
+    def issues(self) -> list[Issue]:
+        return [
+            Issue(
+                "profit.no_service_line",
+                Severity.WARNING,
+                f"revloop:item:{code or '?'}",
+                f"{n} lines with item {code or '(no item code)'} have no service line; "
+                f"they are shown under {NO_LINE}",
+                action="give the item a service line in HaloPSA, or map it in costs.service_lines",
+            )
+            for code, n in sorted(self.unknown.items())
+        ]
+
+
+@dataclass
+class _Contract:
+    code: str
+    customer: str
+    kind: str
+    start: date
+    end: date | None
+    item_codes: frozenset[str]
+    service_lines: tuple[str, ...] | None
+
+
+def _contracts(conn: Connection, settings: Settings, customers: dict[int, str]) -> dict[int, _Contract]:
+    out = {}
+    for r in conn.execute(sa.select(t.contracts)):
+        codes = {c for c in (r.item_code, settings.billing_contract_item_codes.get(r.kind)) if c}
+        out[r.id] = _Contract(
+            r.code,
+            customers.get(r.customer_id, ""),
+            r.kind,
+            r.start,
+            r.end,
+            frozenset(codes),
+            tuple(r.service_lines) if r.service_lines else None,
+        )
+    return out
+
+
+def _fee_contract(
+    contracts: Sequence[_Contract], customer: str, month: date, item_code: str | None
+) -> _Contract | None:
+    """The fixed or allowance contract of the client in force in ``month`` whose fee item this is."""
+    for c in contracts:
+        if (
+            c.customer == customer
+            and c.kind in FEE_KINDS
+            and item_code in c.item_codes
+            and c.start < date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+            and (c.end is None or c.end > month)
+        ):
+            return c
+    return None
+
+
+def fx_hint(currency: str, base: str) -> str:
+    return f'set costs.fx_rates = {{ {currency} = "<{currency} per {base}>" }}'
+
+
+def _fx(settings: Settings, currency: str) -> Decimal | None:
+    if currency == settings.currency:
+        return Decimal(1)
+    return settings.costs_fx_rates.get(currency)
+
+
+def read_sales(
+    conn: Connection, settings: Settings, period: Period, lines: _Lines
+) -> tuple[list[Sale], list[Fact], list[Issue]]:
+    """Revenue lines of the period's months, and the supplier cost of the items they sell."""
+    issues: list[Issue] = []
+    customers = {r.id: r.code for r in conn.execute(sa.select(t.customers.c.id, t.customers.c.code))}
+    contracts = _contracts(conn, settings, customers)
+    stocked = {r.item_id for r in conn.execute(sa.select(t.item_lots.c.item_id).distinct())} | {
+        r.item_id for r in conn.execute(sa.select(t.items_issued.c.item_id).distinct())
+    }
+    stocked_codes = {r.code for r in conn.execute(sa.select(t.items.c.id, t.items.c.code)) if r.id in stocked}
+    docs = list(
+        conn.execute(
+            sa.select(t.invoices).where(
+                t.invoices.c.origin.in_(("revloop", "xero")),
+                t.invoices.c.doc_type.in_(("invoice", "credit_note")),
+            )
+        )
+    )
+    xero = {r.external_id: r for r in docs if r.origin == "xero" and r.external_id}
+    posted = {
+        r.external_id: r for r in docs if r.origin == "revloop" and r.status == "posted" and r.external_id
+    }
+    chosen: list[Any] = []
+    for r in docs:
+        if r.origin == "revloop":
+            if r.status != "posted":
+                continue
+            copy = xero.get(r.external_id) if r.external_id else None
+            if copy is None or (copy.status in POSTED_XERO and copy.subtotal == r.subtotal):
+                chosen.append(r)
+        elif r.status in POSTED_XERO:
+            twin = posted.get(r.external_id)
+            if twin is None or twin.subtotal != r.subtotal:
+                chosen.append(r)
+    wanted = set(months_of(period))
+    picked: dict[int, tuple[Any, date]] = {}
+    for r in chosen:
+        month = (
+            month_of(r.period_start)
+            if r.period_start
+            else _reference_month(r.key or r.reference) or (month_of(r.date) if r.date else None)
+        )
+        if month is None or month not in wanted:
+            continue
+        if r.customer_id not in customers:
+            issues.append(
+                Issue(
+                    "profit.unknown_customer",
+                    Severity.ERROR,
+                    f"{r.origin}:{r.doc_type}:{r.external_id or r.key}",
+                    f"{r.doc_type.replace('_', ' ')} {r.number or r.key} ({r.subtotal} {r.currency}) is for "
+                    "a contact linked to no customer; its revenue is left out",
+                    action="link the Xero contact to a customer with `revloop map`, then sync again",
+                    amount=str(r.subtotal),
+                )
+            )
+            continue
+        picked[r.id] = (r, month)
+    if not picked:
+        return [], [], issues
+    sales: list[Sale] = []
+    supplier: list[Fact] = []
+    contract_list = list(contracts.values())
+    query = sa.select(t.invoice_lines).where(t.invoice_lines.c.invoice_id.in_(list(picked)))
+    for line in conn.execute(query.order_by(t.invoice_lines.c.invoice_id, t.invoice_lines.c.position)):
+        doc, month = picked[line.invoice_id]
+        customer = customers[doc.customer_id]
+        fx = _fx(settings, doc.currency)
+        source = f"{doc.origin}:{doc.number or doc.key}/{line.position}"
+        if fx is None:
+            issues.append(
+                Issue(
+                    "profit.no_fx_rate",
+                    Severity.ERROR,
+                    f"{doc.origin}:{doc.doc_type}:{doc.external_id or doc.key}",
+                    f"no rate for {doc.currency} to {settings.currency}; the line {source} is left out",
+                    action=fx_hint(doc.currency, settings.currency),
+                )
+            )
+            continue
+        sign = Decimal(-1) if doc.doc_type == "credit_note" else Decimal(1)
+        amount = line.amount - (line.tax if doc.line_amount_types == "Inclusive" else ZERO)
+        contract = contracts.get(line.contract_id) if line.contract_id else None
+        fee = None
+        if doc.origin == "revloop" and line.kind == "fee" and contract and contract.kind in FEE_KINDS:
+            fee = contract
+        elif doc.origin == "xero":
+            fee = _fee_contract(contract_list, customer, month, line.item_code)
+        service_line = lines.of(line.item_code, line.service_line)
+        owner = contract or fee
+        sales.append(
+            Sale(
+                id=source,
+                customer=customer,
+                month=month,
+                amount=sign * amount,
+                service_line=service_line,
+                contract=owner.code if owner else None,
+                fx=fx,
+                fee_contract=fee.code if fee else None,
+                fee_lines=fee.service_lines if fee else None,
+            )
+        )
+        unit_cost = settings.costs_item_unit_costs.get(line.item_code or "")
+        if unit_cost is not None and line.item_code not in stocked_codes and line.kind != "item":
+            supplier.append(
+                Fact(
+                    "supplier",
+                    source,
+                    customer,
+                    service_line,
+                    month,
+                    owner.code if owner else "",
+                    cost=sign * line.quantity * unit_cost,
+                )
+            )
+    return sales, supplier, issues
+
+
+def read_other_costs(
+    conn: Connection, settings: Settings, period: Period, lines: _Lines
+) -> tuple[list[Fact], list[Issue]]:
+    """Expenses (what they cost) and issued items (first in, first out) of the period."""
+    issues: list[Issue] = []
+    customers = {r.id: r.code for r in conn.execute(sa.select(t.customers.c.id, t.customers.c.code))}
+    tickets = {
+        r.id: r.service_line for r in conn.execute(sa.select(t.tickets.c.id, t.tickets.c.service_line))
+    }
+    facts: list[Fact] = []
+    expense_item = settings.billing_expense_item_code or "EXPENSES"
+    for r in conn.execute(
+        sa.select(t.expenses).where(t.expenses.c.date >= period.start, t.expenses.c.date < period.end)
+    ):
+        fx = _fx(settings, r.currency)
+        if fx is None:
+            issues.append(
+                Issue(
+                    "profit.no_fx_rate",
+                    Severity.ERROR,
+                    f"revloop:expense:{r.source_key}",
+                    f"no rate for {r.currency} to {settings.currency}; the expense is left out",
+                    action=fx_hint(r.currency, settings.currency),
+                )
+            )
+            continue
+        line = tickets.get(r.ticket_id) or lines.of(r.item_code or expense_item)
+        customer = customers[r.customer_id]
+        facts.append(cost_fact("expense", f"expense:{r.source_key}", customer, r.date, r.cost / fx, line))
+    items = {r.id: r for r in conn.execute(sa.select(t.items))}
+    lots = [
+        StockLot(str(r.id), items[r.item_id].code, r.date, r.quantity, r.unit_cost)
+        for r in conn.execute(sa.select(t.item_lots))
+    ]
+    issued_rows = list(conn.execute(sa.select(t.items_issued).where(t.items_issued.c.date < period.end)))
+    issued = [
+        StockIssue(
+            r.source_key,
+            items[r.item_id].code if r.item_id in items else f"?{r.source_key}",
+            r.date,
+            r.quantity,
+            r.unit_cost,
+        )
+        for r in issued_rows
+    ]
+    costs, problems = fifo_costs(lots, issued)
+    in_period = {r.source_key: r for r in issued_rows if r.date >= period.start}
+    issues += [p for p in problems if p.subject.rsplit(":", 1)[-1] in in_period]
+    for key, r in sorted(in_period.items()):
+        if key not in costs:
+            continue
+        item = items.get(r.item_id)
+        line = lines.of(item.code if item else None, item.service_line if item else None)
+        customer = customers[r.customer_id]
+        facts.append(cost_fact("item", f"item:{key}", customer, r.date, costs[key].cost, line))
+    return facts, issues
+
+
+def load(conn: Connection, settings: Settings, period: Period) -> Store:
+    customer_rows = list(conn.execute(sa.select(t.customers.c.id, t.customers.c.code, t.customers.c.name)))
+    halopsa_ids = {
+        r.local_id: r.external_id
+        for r in conn.execute(
+            sa.select(t.external_ids.c.local_id, t.external_ids.c.external_id).where(
+                t.external_ids.c.entity == "customer",
+                t.external_ids.c.system == "halopsa",
+                t.external_ids.c.status == "confirmed",
+            )
+        )
+    }
+    agent_costs, agents = read_agent_costs(conn)
+    lines = _Lines(conn, settings)
+    work = read_work(conn, period)
+    sales, supplier, issues = read_sales(conn, settings, period, lines)
+    other, more = read_other_costs(conn, settings, period, lines)
+    issues += more + lines.issues()
+    return Store(
+        period=period,
+        currency=settings.currency,
+        customers={r.code: r.name for r in customer_rows},
+        halopsa_ids=halopsa_ids,
+        agents=agents,
+        agent_costs=agent_costs,
+        work=work,
+        sales=sales,
+        costs=supplier + other,
+        issues=issues,
+    )
