@@ -11,7 +11,7 @@ export COLUMNS="${COLUMNS:-120}"
 rl() { .venv/bin/revloop "$@"; }
 step() { printf '\n== %s\n' "$*"; }
 
-rm -rf "$home" "$out/documents"
+rm -rf "$home" "$out/documents" "$out/setup" "$out/snapshot"
 mkdir -p "$home"
 
 step "1. The rating engine on the worked examples (every figure checked by hand)"
@@ -22,7 +22,8 @@ rl scenario run tests/golden/02-prepay-runs-out.yaml
 
 step "2. A demo MSP: simulated HaloPSA and Xero (60 clients, a year of work, planted problems)"
 info="$out/simulator.json"
-.venv/bin/revloop simulate --port 0 --size demo --halopsa-rate-limit 100000 > "$info" 2> "$out/simulator.log" &
+.venv/bin/revloop simulate --port 0 --size demo --halopsa-rate-limit 100000 --snapshot-dir "$out/snapshot" \
+  > "$info" 2> "$out/simulator.log" &
 sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do [ -s "$info" ] && break; sleep 0.1; done
@@ -31,13 +32,18 @@ echo "simulators running; admin API at $admin"
 
 step "3. Point revloop at them and connect Xero"
 rl init --simulator "$admin"
-# The demo MSP's name, and its Xero items for contract fees and expenses, set as an MSP would:
-sed -i 's|^# company_name = ""|company_name = "Northgate IT Services Ltd"|; s|^# contract_item_codes = {}|contract_item_codes = { fixed_price = "FEE-FIXED", allowance = "FEE-ALLOW", prepay = "PREPAY" }|; s|^# expense_item_code = ""|expense_item_code = "EXPENSES"|' "$home/revloop.toml"
-grep -E '^(company_name|contract_item_codes|expense_item_code)' "$home/revloop.toml"
+# What the MSP tells revloop beside HaloPSA and Xero: its name, fee item codes, the cost model's inputs
+# (settings), its agents' costs and its contracts' local terms (CSV files imported below).
+sed -i 's|^# company_name = ""|company_name = "Northgate IT Services Ltd"|; s|^# expense_item_code = ""|expense_item_code = "EXPENSES"|' "$home/revloop.toml"
+.venv/bin/python -m revloop.demo.setup "$out/snapshot/facts.json" "$home/revloop.toml" "$out/setup"
+grep -E '^(company_name|contract_item_codes|expense_item_code|fx_rates)' "$home/revloop.toml"
 rl connect xero --custom
 
-step "4. Sync both sides into the store"
+step "4. Sync both sides into the store; the MSP's own terms and costs"
 rl sync all
+rl contract import "$out/setup/contract-terms.csv"
+rl costs import "$out/setup/agent-costs.csv"
+rl costs pnl --from 2025-11 --to 2026-10 | tail -n 3
 
 step "5. Month end for November 2026 (the open month): preview, bill, approve, post"
 rl bill --period 2026-11 --preview | tail -n 12
@@ -49,8 +55,30 @@ rl post | tail -n 1
 step "6. Invoices as PDF and the billing report"
 rl documents --period 2026-11 --out "$out/documents"
 
-step "7. What needs a person, and the store"
+step "7. Reconciliation: where money leaks (HaloPSA, revloop and Xero compared)"
+rl reconcile --report "$out/documents/reconciliation" | tail -n 25
+planted=$(.venv/bin/python -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$out/snapshot/manifest.json")
+found=$(.venv/bin/python - "$out/snapshot/manifest.json" "$out/documents/reconciliation/reconciliation.json" <<'PY'
+import json, sys
+planted = json.load(open(sys.argv[1]))
+found = json.load(open(sys.argv[2]))["findings"]
+hit = sum(
+    1
+    for p in planted
+    if any(f["code"] == p["code"] and set(p["subjects"]) <= set(f["subjects"]) and f["amount"] == p["amount"] for f in found)
+)
+print(hit)
+PY
+)
+echo "$found of $planted planted problems found with their amounts (the generator's manifest)"
+
+step "8. True profit per client and service line (the 12 closed months)"
+rl costs show | tail -n 6
+rl profit --from 2025-11 --to 2026-10 --by client --charts "$out/documents/charts" | tail -n 25
+rl profit --from 2025-11 --to 2026-10 --by service-line | tail -n 12
+
+step "9. What needs a person, and the store"
 rl findings | tail -n 15
 rl status
 
-printf '\nDone. Documents: %s\n' "$out/documents"
+printf '\nDone. Documents, reconciliation report and charts: %s\n' "$out/documents"

@@ -170,6 +170,13 @@ def test_local_overrides_survive_sync(simulator: dict, tmp_path: Path) -> None: 
         ).one()
         charge_type = conn.execute(sa.text("select code from charge_types order by id limit 1")).scalar_one()
     _ok(revloop("contract", "set", code, "--threshold", "2.5", "--auto-topup", "10", "--by", "ann", env=env))
+    terms = tmp_path / "terms.csv"
+    terms.write_text(f"code,covers,on_exhausted\n{code},{charge_type},negative\n")
+    _ok(revloop("contract", "import", str(terms), env=env))
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text(f"code,on_exhausted\n{code},payg\nk-none,payg\n")
+    refused_import = revloop("contract", "import", str(wrong), env=env)
+    assert refused_import.returncode != 0 and "k-none" in refused_import.stderr
     _ok(
         revloop(
             "rate",
@@ -194,8 +201,12 @@ def test_local_overrides_survive_sync(simulator: dict, tmp_path: Path) -> None: 
         terms = conn.execute(
             sa.text("select threshold, auto_topup from contracts where code = :c"), {"c": code}
         ).one()
+        imported = conn.execute(
+            sa.text("select covers, on_exhausted from contracts where code = :c"), {"c": code}
+        ).one()
         local = conn.execute(sa.text("select count(*) from rate_rows where source = 'local'")).scalar_one()
     store.dispose()
     assert terms == (25000, 100000) and local == 1  # 2.5 and 10 in 1/10,000
+    assert imported == (f'["{charge_type}"]', "negative")  # the refused file changed nothing
     listing = _ok(revloop("contract", "list", "--customer", customer, env=env))
     assert code in listing

@@ -8,8 +8,10 @@ recorded in the audit journal.
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -63,31 +65,19 @@ def contract_set(
     by: Annotated[str, typer.Option("--by", help="Who (recorded in the audit journal).")] = "cli",
 ) -> None:
     """Set contract terms locally; sync keeps them."""
-    values: dict[str, Any] = {}
-    for name, raw in (
-        ("threshold", threshold),
-        ("auto_topup", auto_topup),
-        ("topup_unit_amount", topup_unit_amount),
-        ("rollover_cap_hours", rollover_cap_hours),
-    ):
-        number = _decimal(raw, name.replace("_", "-"))
-        if number is not None:
-            values[name] = number
-    if on_exhausted is not None:
-        if on_exhausted not in ("payg", "negative"):
-            raise InputError("--on-exhausted must be payg or negative")
-        values["on_exhausted"] = on_exhausted
-    for name, text in (
-        ("topup_item_code", topup_item_code),
-        ("item_code", item_code),
-        ("tax_code", tax_code),
-    ):
-        if text is not None:
-            values[name] = text or None
-    if covers is not None:
-        values["covers"] = (
-            None if covers.strip().lower() == "all" else [c.strip() for c in covers.split(",") if c]
-        )
+    values = contract_values(
+        {
+            "threshold": threshold,
+            "auto_topup": auto_topup,
+            "on_exhausted": on_exhausted,
+            "topup_unit_amount": topup_unit_amount,
+            "topup_item_code": topup_item_code,
+            "item_code": item_code,
+            "tax_code": tax_code,
+            "covers": covers,
+            "rollover_cap_hours": rollover_cap_hours,
+        }
+    )
     if not values:
         raise InputError("nothing to set", hint="give at least one option, e.g. --threshold 2")
     application = build()
@@ -111,6 +101,101 @@ def contract_set(
     finally:
         application.close()
     out.print(f"Contract {code}: " + ", ".join(f"{k} = {v}" for k, v in values.items()), highlight=False)
+
+
+TERMS = (
+    "threshold",
+    "auto_topup",
+    "on_exhausted",
+    "topup_unit_amount",
+    "topup_item_code",
+    "item_code",
+    "tax_code",
+    "covers",
+    "rollover_cap_hours",
+)
+
+
+def contract_values(given: dict[str, str | None], where: str = "") -> dict[str, Any]:
+    """The store's values for the contract terms given as text (None = leave as it is)."""
+    values: dict[str, Any] = {}
+    for name in ("threshold", "auto_topup", "topup_unit_amount", "rollover_cap_hours"):
+        try:
+            number = _decimal(given.get(name), name.replace("_", "-"))
+        except InputError as exc:
+            raise InputError(f"{where}{exc}") from None
+        if number is not None:
+            values[name] = number
+    on_exhausted = given.get("on_exhausted")
+    if on_exhausted is not None:
+        if on_exhausted not in ("payg", "negative"):
+            raise InputError(f"{where}--on-exhausted must be payg or negative, not {on_exhausted!r}")
+        values["on_exhausted"] = on_exhausted
+    for name in ("topup_item_code", "item_code", "tax_code"):
+        text = given.get(name)
+        if text is not None:
+            values[name] = text or None
+    covers = given.get("covers")
+    if covers is not None:
+        values["covers"] = (
+            None if covers.strip().lower() == "all" else [c.strip() for c in covers.split(",") if c.strip()]
+        )
+    return values
+
+
+@contract_app.command("import")
+def contract_import(
+    path: Annotated[Path, typer.Argument(help="A CSV file: a `code` column and any of the term columns.")],
+    by: Annotated[str, typer.Option("--by", help="Who (recorded in the audit journal).")] = "cli",
+) -> None:
+    """Set many contracts' terms from a CSV file (columns: code, then any of threshold, auto_topup,
+    on_exhausted, topup_unit_amount, topup_item_code, item_code, tax_code, covers, rollover_cap_hours;
+    an empty cell leaves that term as it is). Every row is checked before any is kept."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not rows or "code" not in rows[0]:
+        raise InputError(
+            f"{path} has no `code` column", hint="the first line names the columns: code,threshold,..."
+        )
+    unknown = sorted(set(rows[0]) - {"code", *TERMS})
+    if unknown:
+        raise InputError(f"{path}: unknown columns {unknown}", hint="columns: code, " + ", ".join(TERMS))
+    changes = []
+    for n, row in enumerate(rows, start=2):
+        given = {k: (v.strip() or None) if isinstance(v, str) else None for k, v in row.items() if k in TERMS}
+        values = contract_values(given, f"{path.name} line {n}: ")
+        if values:
+            changes.append(((row.get("code") or "").strip(), values))
+    application = build()
+    try:
+        require_current(application.engine)
+        now = datetime.now(UTC)
+        with application.engine.begin() as conn:
+            known = {c for (c,) in conn.execute(sa.select(t.contracts.c.code))}
+            missing = [code for code, _ in changes if code not in known]
+            if missing:
+                raise NotFound(
+                    f"{path.name}: no contract {missing[0]!r}"
+                    + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+                    hint="`revloop contract list` shows the codes; nothing was changed",
+                )
+            for code, values in changes:
+                conn.execute(t.contracts.update().where(t.contracts.c.code == code).values(**values))
+                audit.record(
+                    conn,
+                    at=now,
+                    actor=by,
+                    action="contract.set",
+                    entity="contract",
+                    entity_id=code,
+                    details={k: str(v) for k, v in values.items()},
+                )
+    finally:
+        application.close()
+    out.print(f"Terms set on {len(changes)} contracts from {path.name}.")
 
 
 @contract_app.command("list")

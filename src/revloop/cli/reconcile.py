@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -68,6 +70,14 @@ def reconcile_command(
         bool,
         typer.Option("--identity", help="Show the billed-vs-contracted identity per contract and month."),
     ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also write the reconciliation report here: reconciliation.csv (findings), "
+            "identity.csv (billed vs contracted) and reconciliation.json.",
+        ),
+    ] = None,
 ) -> None:
     """Compare HaloPSA, revloop and Xero; record what does not agree as findings."""
     target = _period(period)
@@ -86,21 +96,54 @@ def reconcile_command(
                 )
     finally:
         application.close()
+    payload: dict[str, Any] = {
+        "findings": [_finding(f) for f in sorted(result.findings, key=_order)],
+        "counts": {
+            "new": result.new,
+            "still": result.still,
+            "reopened": result.reopened,
+            "resolved": result.resolved,
+        },
+        "periods": [p.start.strftime("%Y-%m") for p in result.periods],
+        "identity": [row.as_dict() for row in result.identity],
+    }
+    if report is not None:
+        _write_report(report, payload)
     if as_json:
-        payload: dict[str, Any] = {
-            "findings": [_finding(f) for f in sorted(result.findings, key=_order)],
-            "counts": {
-                "new": result.new,
-                "still": result.still,
-                "reopened": result.reopened,
-                "resolved": result.resolved,
-            },
-            "periods": [p.start.strftime("%Y-%m") for p in result.periods],
-            "identity": [row.as_dict() for row in result.identity],
-        }
         print(json.dumps(payload, indent=2))
         return
     _print(result, show_identity)
+    if report is not None:
+        out.print(f"Report written to {report} (reconciliation.csv, identity.csv, reconciliation.json).")
+
+
+def _write_report(folder: Path, payload: dict[str, Any]) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "reconciliation.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        with (folder / "reconciliation.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["code", "severity", "amount", "subjects", "message", "what to do"])
+            for f in payload["findings"]:
+                writer.writerow(
+                    [
+                        f["code"],
+                        f["severity"],
+                        f["amount"] or "",
+                        " ".join(f["subjects"]),
+                        f["message"],
+                        f["action"],
+                    ]
+                )
+        rows = payload["identity"]
+        with (folder / "identity.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            columns = sorted({k for row in rows for k, v in row.items() if not isinstance(v, list | dict)})
+            writer.writerow([*columns, "exceptions"])
+            for row in rows:
+                writer.writerow([*(row.get(c, "") for c in columns), json.dumps(row.get("exceptions", []))])
+    except OSError as exc:
+        raise InputError(f"cannot write the report to {folder}: {exc.strerror or exc}") from None
 
 
 def _print(result: ReconcileResult, show_identity: bool) -> None:

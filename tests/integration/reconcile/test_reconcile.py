@@ -164,7 +164,7 @@ def test_reconcile_json_as_a_subprocess(app: App, tmp_path: Path) -> None:
         }
     )
     result = subprocess.run(
-        [sys.executable, "-m", "revloop", "reconcile", "--json"],
+        [sys.executable, "-m", "revloop", "reconcile", "--json", "--report", str(tmp_path / "report")],
         capture_output=True,
         text=True,
         env=env,
@@ -181,6 +181,11 @@ def test_reconcile_json_as_a_subprocess(app: App, tmp_path: Path) -> None:
     assert unbilled["amount"] == "237.50"
     assert unbilled["subjects"] == ["halopsa:action:1706/1", "halopsa:action:1706/2", "halopsa:action:1706/3"]
     assert any(row["contract"] == "halopsa:contract:1008" and not row["holds"] for row in payload["identity"])
+    report = tmp_path / "report"
+    assert json.loads((report / "reconciliation.json").read_text())["findings"] == payload["findings"]
+    lines = (report / "reconciliation.csv").read_text().splitlines()
+    assert lines[0].startswith("code,severity,amount") and len(lines) == len(payload["findings"]) + 1
+    assert len((report / "identity.csv").read_text().splitlines()) == len(payload["identity"]) + 1
 
 
 def test_the_run_is_recorded_at_the_time_given(app: App) -> None:
