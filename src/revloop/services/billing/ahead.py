@@ -80,6 +80,14 @@ class AheadResult:
     unchanged: list[str] = field(default_factory=list)
     locked: list[str] = field(default_factory=list)  # approved or posted already: left alone
 
+    def summary(self) -> str:
+        if self.period is None:
+            return "no periodic invoices due"
+        return (
+            f"periodic invoices for {self.period.label()}: {len(self.created)} new, "
+            f"{len(self.updated)} changed, {len(self.unchanged) + len(self.locked)} as they were"
+        )
+
 
 def bill_ahead(
     app: App, *, now: datetime, period: Period | None = None, actor: str = "revloop"

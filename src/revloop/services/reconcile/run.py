@@ -52,6 +52,12 @@ class ReconcileResult:
     reopened: int
     resolved: int
 
+    def summary(self) -> str:
+        return (
+            f"{len(self.findings)} findings: {self.new} new, {self.still} still open, "
+            f"{self.reopened} reopened, {self.resolved} resolved"
+        )
+
     def totals(self) -> dict[str, dict[str, Decimal]]:
         """code -> currency -> amount at stake."""
         out: dict[str, dict[str, Decimal]] = {}
