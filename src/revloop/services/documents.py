@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -25,7 +25,8 @@ from revloop.adapters.render.xlsx import (
     report_xlsx,
 )
 from revloop.bootstrap import App
-from revloop.domain.periods import Period
+from revloop.domain.issues import RevloopError, Severity
+from revloop.domain.periods import Period, add_months
 
 
 @dataclass
@@ -139,6 +140,23 @@ def _report(app: App, period: Period, documents: list[InvoiceDocument]) -> Billi
     return BillingReport(period.label(), report_rows, len(documents), _msp_branding(app))
 
 
+def _profit_charts(app: App, period: Period, folder: Path) -> tuple[Path, ...]:
+    """Margin per client, margin trend and service line mix over the year to the period's end, for the
+    report (SVG). None when the cost model is incomplete (an agent without a cost, say): a chart of
+    margins without their costs would mislead."""
+    from revloop.services.profit import report as profit_report
+    from revloop.services.profit.export import write_charts
+
+    year = Period(add_months(period.start, -11), period.end)
+    try:
+        result = profit_report(app, year, ("customer",))
+    except RevloopError:
+        return ()
+    if not result.rows or any(i.severity is Severity.ERROR for i in result.issues):
+        return ()
+    return tuple(p for p in write_charts(result, folder) if p.suffix == ".svg")
+
+
 def write(app: App, period: Period, folder: Path, *, today: date, excel: bool = False) -> Written:
     """Write each invoice of the period (PDF, and Excel when asked or when the customer has a template)
     and the billing report (PDF, XLSX, CSV) into ``folder``."""
@@ -157,7 +175,7 @@ def write(app: App, period: Period, folder: Path, *, today: date, excel: bool = 
             )
         elif excel:
             written.invoices.append(default_invoice_workbook(doc, invoices_dir / f"{name}.xlsx"))
-    report = _report(app, period, documents)
+    report = replace(_report(app, period, documents), charts=_profit_charts(app, period, folder / "charts"))
     stem = f"billing-report-{period.start:%Y-%m}"
     written.report = [
         renderer.report_pdf(report, folder / f"{stem}.pdf"),

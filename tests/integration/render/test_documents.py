@@ -200,6 +200,35 @@ def test_report_pdf(tmp_path: Path) -> None:
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "Billing report" in text and "Acme Ltd (acme)" in text and "£263.13" in text
+    assert "Profitability" not in text  # no charts given: no section
+
+
+@needs_poppler
+def test_report_pdf_shows_the_profitability_charts(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from revloop.adapters.render import charts
+    from revloop.adapters.render.charts import Series
+
+    written = charts.margin_trend(
+        ["2026-09", "2026-10"],
+        [Series("all clients", [Decimal("31.5"), Decimal("28.25")])],
+        tmp_path,
+        "Margin %",
+    )
+    svg = tuple(p for p in written if p.suffix == ".svg")
+    report = replace(report_from_drafts("October 2026", [_draft()], {"acme": "Acme Ltd"}), charts=svg)
+    pdf = PdfRenderer().report_pdf(report, tmp_path / "report.pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Profitability, the year to" in text and "October 2026" in text
+    subprocess.run(
+        ["pdftoppm", "-f", "2", "-l", "2", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True
+    )
+    from PIL import Image
+
+    page = Image.open(next(tmp_path.glob("page*.png"))).convert("L")
+    inked = sum(page.histogram()[:200])  # pixels darker than light grey
+    assert inked > 500  # the chart is drawn on the page, not just its heading
 
 
 @needs_poppler

@@ -188,6 +188,7 @@ class BillingReport:
     rows: tuple[ReportRow, ...]
     invoices: int
     branding: Branding = field(default_factory=Branding)
+    charts: tuple[Path, ...] = ()  # profitability charts (SVG) shown after the totals
 
     def totals_by(self, attribute: str) -> list[tuple[str, str, Decimal, Decimal]]:
         """(group, currency, amount, tax) summed by ``customer``, ``contract`` or ``charge_type``."""
