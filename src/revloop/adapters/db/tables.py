@@ -675,6 +675,36 @@ notifications = sa.Table(
     sa.UniqueConstraint("fingerprint", "channel", "recipient"),
 )
 
+#: People who sign in to the web dashboard; ``role`` is one of revloop.web.roles.Role. Passwords
+#: are argon2 hashes; ``failed_logins`` and ``locked_until`` throttle guessing.
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    _ts("created_at", nullable=False),
+    _ts("last_login_at"),
+    sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
+    _ts("locked_until"),
+    sa.CheckConstraint("role in ('admin','finance','service_manager','technician')", name="role"),
+)
+
+#: Signed-in dashboard sessions: ``id`` is the SHA-256 of the random token in the cookie (the token
+#: itself is never stored); ``csrf_token`` is the session's synchroniser token.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    _fk("user_id", "users.id", nullable=False, ondelete="CASCADE"),
+    _ts("created_at", nullable=False),
+    _ts("expires_at", nullable=False),
+    _ts("last_seen_at", nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+)
+
 #: tables a person cares about in ``revloop status``, in the order shown
 REPORTED = (
     "customers",
