@@ -28,6 +28,22 @@ def _roundup(value: Decimal, step: int) -> Decimal:
     return D(math.ceil(value / step) * step)
 
 
+def draw_crossing(
+    entries: list[Entry], balance: Decimal, cost: Decimal, below: Decimal
+) -> tuple[Entry | None, Decimal]:
+    """Entries each drawing ``cost`` from ``balance`` in consumption order (work start, then ticket
+    and action): the one whose draw took the balance from at least ``below`` to under it, and the
+    balance after them all. More pieces than working days wrap round to the first days, later in
+    the day, so the order is not the order the entries were made in."""
+    crossing = None
+    for e in sorted(entries, key=lambda x: (x.start, x.ticket_id, x.action_id)):
+        before = balance
+        balance -= cost
+        if crossing is None and before >= below > balance:
+            crossing = e
+    return crossing, balance
+
+
 class Plants(MonthHook):
     """Month hooks for the prepay plants (they depend on the balance when the month opens)."""
 
@@ -67,16 +83,8 @@ class Plants(MonthHook):
                 "Line-of-business upgrade support" if role == "prepay_below" else "Repeated server outages"
             )
             _, entries = planted_ticket(g.work, client, summary, pieces, REMOTE, contract.id)
-            balance = start_balance
-            crossing = None
-            for e in entries:
-                before = balance
-                balance -= q2(D(k) * unit)
-                if crossing is None and (
-                    (role == "prepay_below" and before >= contract.threshold > balance)
-                    or (role == "prepay_negative" and before >= 0 > balance)
-                ):
-                    crossing = e
+            below = contract.threshold if role == "prepay_below" else ZERO
+            crossing, balance = draw_crossing(entries, start_balance, q2(D(k) * unit), below)
             assert crossing is not None
             self.notes[role] = {"contract": contract, "balance": balance, "entry": crossing}
             return entries

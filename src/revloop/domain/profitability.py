@@ -60,6 +60,7 @@ class Work:
     mileage: Decimal = ZERO
     service_line: str | None = None
     contract: str | None = None
+    mileage_service_line: str | None = None  # the mileage item's, for an entry without a line
 
     @property
     def hours(self) -> Decimal:
@@ -93,7 +94,7 @@ def cost_work(
                     "mileage",
                     f"{w.id}:mileage",
                     w.customer,
-                    line,
+                    w.service_line or w.mileage_service_line or NO_LINE,
                     month,
                     w.contract or "",
                     w.agent,
@@ -126,7 +127,7 @@ def cost_work(
 class Sale:
     """A revenue line: ``amount`` net of tax in the invoice's currency; ``fx`` = units of that currency
     per one unit of the base currency (1 for the base currency). ``fee_contract`` is set on a fixed or
-    allowance fee, which is split to service lines."""
+    allowance fee, or a prepay top-up, which is split to service lines."""
 
     id: str
     customer: str

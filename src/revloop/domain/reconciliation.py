@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -357,8 +357,10 @@ def billed_twice(
     Where an invoice lists its entries (revloop's own), an entry on two live invoices is billed
     twice. Otherwise each invoice's lines are compared with the work carrying its number, by
     (item code, unit price): hours billed beyond that work that equal exactly the hours of one
-    entry billed on another invoice of the same customer (the latest such entry worked before the
-    invoice's period ends) are that entry billed again.
+    entry billed on another invoice of the same customer, worked before the invoice's period ends,
+    are that entry billed again. Entries of the latest month such entries were worked in are the
+    candidates; when several fit equally (same hours, same item, same price) the invoice cannot
+    tell which of them it repeats, so the finding names every one of them.
     """
     out: list[Finding] = []
     by_number = {inv.number: inv for inv in invoices if inv.number}
@@ -424,13 +426,14 @@ def billed_twice(
                 continue
             latest = max(c[0] for c in candidates)
             chosen = sorted(e for d, e in candidates if d == latest)
-            if len(chosen) != 1:
+            if any((entry, inv.subject) in explained for entry in chosen):
                 continue
-            entry = chosen[0]
-            first = by_number[entries[entry].invoice_number or ""]
-            if (entry, inv.subject) in explained:
-                continue
-            out.append(_twice(entry, [first.subject, inv.subject], round2(excess * key[1]), inv.currency))
+            firsts = list(dict.fromkeys(by_number[entries[e].invoice_number or ""].subject for e in chosen))
+            value = round2(excess * key[1])
+            if len(chosen) == 1:
+                out.append(_twice(chosen[0], [*firsts, inv.subject], value, inv.currency))
+            else:
+                out.append(_twice_one_of(chosen, firsts, inv, excess, key, value))
     return out
 
 
@@ -443,6 +446,30 @@ def _twice(entry: str, invoices: Sequence[str], value: Decimal, currency: str) -
         action="credit the second charge in Xero (a credit note for the value), then resolve this finding",
         amount=value,
         currency=currency,
+    )
+
+
+def _twice_one_of(
+    chosen: Sequence[str],
+    firsts: Sequence[str],
+    inv: InvoicedWork,
+    excess: Decimal,
+    key: tuple[str | None, Decimal],
+    value: Decimal,
+) -> Finding:
+    """One entry of ``chosen`` (equal hours, item and price) billed again on ``inv``: which one the
+    invoice's lines cannot say, so every one is named."""
+    return Finding(
+        BILLED_TWICE,
+        Severity.ERROR,
+        (*(action_subject(e) for e in chosen), *firsts, inv.subject),
+        f"invoice {inv.number} bills {figure(excess)} h of {key[0] or 'work'} at {money(key[1])} beyond "
+        f"the work carrying its number, the hours of one time entry already invoiced; "
+        f"{len(chosen)} entries fit ({', '.join(chosen)}); {money(value)} was billed again",
+        action="find the entry the invoice repeats, credit the second charge in Xero (a credit note for "
+        "the value), then resolve this finding",
+        amount=value,
+        currency=inv.currency,
     )
 
 
@@ -460,10 +487,21 @@ class PrepayMove:
     entry: str | None = None
 
 
+def _move_order(move: PrepayMove) -> tuple[date, bool, datetime, str]:
+    """A day's purchases first, then its draws in consumption order (work start, entry id)."""
+    when, key = move.order
+    if not isinstance(when, datetime):
+        when = datetime.combine(when, time.min, tzinfo=UTC)
+    elif when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (move.day, move.amount < 0, when, key)
+
+
 def crossing(opening: Decimal, moves: Sequence[PrepayMove], below: Decimal) -> str | None:
-    """The entry whose draw first took the balance from at least ``below`` to under it."""
+    """The entry whose draw first took the balance from at least ``below`` to under it, the moves
+    taken in the order the balance is drawn (``_move_order``)."""
     balance = opening
-    for move in sorted(moves, key=lambda m: (m.day, m.amount < 0, str(m.order))):
+    for move in sorted(moves, key=_move_order):
         before = balance
         balance += move.amount
         if move.entry is not None and before >= below > balance:

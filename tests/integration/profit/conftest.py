@@ -38,7 +38,11 @@ def demo_settings(msp: DemoMsp) -> dict[str, Any]:
         "costs_mileage_cost_per_unit": facts["mileage_rate"],
         "costs_payroll_accounts": ["477", "478"],
         "costs_overhead_accounts": list(facts["overheads"]["accounts"]),
-        "billing_contract_item_codes": {"fixed_price": "FEE-FIXED", "allowance": "FEE-ALLOW"},
+        "billing_contract_item_codes": {
+            "fixed_price": "FEE-FIXED",
+            "allowance": "FEE-ALLOW",
+            "prepay": "PREPAY",
+        },
     }
 
 

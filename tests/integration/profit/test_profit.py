@@ -3,6 +3,7 @@ the CLI's JSON, charts, and a what-if that writes nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,9 +16,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from revloop.adapters.db import tables as t
+from revloop.domain.costing import AgentCost
 from revloop.domain.periods import Period
+from revloop.domain.profitability import NO_LINE, Work
 from revloop.services.profit import costs, margin_findings, report, whatif
 from revloop.services.profit.export import write_charts
+from revloop.services.profit.loading import Store, load
+from revloop.services.profit.report import capacity_of
 
 from .conftest import NOW, Synced, demo_settings
 
@@ -52,6 +57,59 @@ def test_the_report_adds_up_and_splits_the_fixed_fee(synced: Synced) -> None:
     assert sum((f.revenue for f in fee), D(0)) == D("1390")
     assert len({f.service_line for f in fee}) >= 2 and "Support" in {f.service_line for f in fee}
     assert len({r.value("month") for r in result.trend}) == 12
+
+
+def test_every_hour_and_every_pound_has_a_service_line(synced: Synced) -> None:
+    # time without a charge type takes its ticket's line (the ticket's charge type's)
+    result = report(synced.app, HISTORY, ("service_line",))
+    assert NO_LINE not in {r.value("service_line") for r in result.rows}
+    assert not [i for i in result.issues if i.code == "profit.no_service_line"]
+    uncharged = [w for w in result.model.store.work if w.id in _uncharged(synced)]
+    assert uncharged and all(w.service_line for w in uncharged)
+
+
+def _uncharged(synced: Synced) -> set[str]:
+    with synced.app.engine.connect() as conn:
+        query = sa.select(t.time_entries.c.source_key).where(t.time_entries.c.charge_type_id.is_(None))
+        return set(conn.execute(query).scalars())
+
+
+def test_prepay_top_ups_are_split_like_fees(synced: Synced) -> None:
+    result = report(synced.app, HISTORY, ("customer", "service_line"))
+    with synced.app.engine.connect() as conn:
+        kinds = {r.code: r.kind for r in conn.execute(sa.select(t.contracts.c.code, t.contracts.c.kind))}
+    topups = {
+        s.id: s for s in result.model.store.sales if s.fee_contract and kinds[s.fee_contract] == "prepay"
+    }
+    assert topups
+    facts = [f for f in result.model.facts if f.kind == "revenue" and f.source in topups]
+    assert sum((f.revenue for f in facts), D(0)) == sum((s.amount for s in topups.values()), D(0))
+    # the work a balance covers is Support and Projects: the top-ups that pay for it follow it
+    assert {f.service_line for f in facts} == {"Support", "Projects"}
+
+
+def test_capacity_counts_every_agent_who_logged_time(synced: Synced) -> None:
+    # an agent with no cost row still logged hours: capacity at the default productive hours
+    store = dataclasses.replace(
+        _store(synced),
+        agent_costs=[AgentCost("a", date(2024, 1, 1), productive_hours_per_year=D("1200"))],
+        work=[Work("1", "c", "a", date(2026, 3, 2), D("60")), Work("2", "c", "b", date(2026, 3, 3), D("60"))],
+    )
+    months = [date(2026, 3, 1), date(2026, 4, 1)]
+    assert capacity_of(store, months, D("1800")) == {
+        ("a", date(2026, 3, 1)): D("100"),
+        ("b", date(2026, 3, 1)): D("150"),
+        ("a", date(2026, 4, 1)): D("100"),
+    }
+    assert capacity_of(store, months) == {
+        ("a", date(2026, 3, 1)): D("100"),
+        ("a", date(2026, 4, 1)): D("100"),
+    }
+
+
+def _store(synced: Synced) -> Store:
+    with synced.app.engine.connect() as conn:
+        return load(conn, synced.app.settings, Period(date(2026, 3, 1), date(2026, 5, 1)))
 
 
 def test_both_cost_methods_side_by_side(synced: Synced) -> None:

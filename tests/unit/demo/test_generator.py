@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from revloop.demo.generator import generate
+from revloop.demo.generator import draw_crossing, generate
 from revloop.demo.model import DemoMsp
+from revloop.demo.work import Entry
 
 CODES = {
     "time.unbilled",
@@ -245,3 +246,18 @@ def test_demo_size_is_roughly_right() -> None:
     per_client = Counter(t["client_id"] for t in msp.halopsa["tickets"])
     volumes = sorted(per_client.values())
     assert volumes[-1] > 5 * volumes[len(volumes) // 2] / 2  # a long tail of ticket volume
+
+
+def test_a_prepay_crossing_is_the_draw_in_consumption_order() -> None:
+    # more pieces than working days wrap round to the first day, an hour later: the fourth piece
+    # (1/4) is drawn second, so the third draw is 1/2's, not 1/3's
+
+    def piece(action: int, day: int, hour: int) -> Entry:
+        start = datetime(2026, 10, day, hour, 30)
+        return Entry(9, action, 1, 2, 1, start, 60, 0, 0, 0, "normal", 1, "Remote Support", "")
+
+    entries = [piece(1, 1, 8), piece(2, 2, 8), piece(3, 5, 8), piece(4, 1, 9)]
+    crossed, balance = draw_crossing(entries, Decimal("400"), Decimal("95"), Decimal("150"))
+    assert crossed is not None and crossed.action_id == 2 and balance == Decimal("20")
+    crossed, _ = draw_crossing(entries, Decimal("400"), Decimal("95"), Decimal("0"))
+    assert crossed is None

@@ -36,6 +36,20 @@ def test_work_cost_is_rate_times_work_and_travel_plus_mileage() -> None:
     ]
 
 
+def test_mileage_follows_its_entry_else_the_mileage_item() -> None:
+    lined = Work(
+        "1", "c", "a", MAR, D("60"), mileage=D("10"), service_line="Projects", mileage_service_line="S"
+    )
+    bare = Work("2", "c", "a", MAR, D("60"), mileage=D("10"), mileage_service_line="Support")
+    facts, _ = cost_work([lined, bare], rate_for, D("0.45"))
+    assert [(f.kind, f.service_line) for f in facts] == [
+        ("labour", "Projects"),
+        ("mileage", "Projects"),
+        ("labour", NO_LINE),
+        ("mileage", "Support"),
+    ]
+
+
 def test_an_agent_without_a_cost_is_named_once_with_its_hours() -> None:
     work = [Work(str(n), "c", "z", date(2026, 3, n + 1), D("30")) for n in range(3)]
     facts, issues = cost_work(work, rate_for, D(0))

@@ -310,3 +310,48 @@ def test_billed_twice_exactly_and_inferred() -> None:
         (("halopsa:action:7/1", "xero:invoice:1", "xero:invoice:2"), D("142.50"))
     ]
     assert billed_twice(invoices[:1], parts, facts, periods) == []
+
+
+def test_billed_twice_names_every_entry_the_excess_could_be() -> None:
+    jul, aug, sep = Period.month(2026, 7), Period.month(2026, 8), Period.month(2026, 9)
+    parts = [part("6/1", "1.5"), part("7/1", "1.5"), part("7/2", "1.5"), part("8/1", "2")]
+    facts = {
+        "6/1": EntryFacts("6/1", "c1", "invoiced", "INV-63"),
+        "7/1": EntryFacts("7/1", "c1", "invoiced", "INV-73"),
+        "7/2": EntryFacts("7/2", "c1", "invoiced", "INV-73"),
+        "8/1": EntryFacts("8/1", "c1", "invoiced", "INV-81"),
+    }
+    periods = {"6/1": jul, "7/1": aug, "7/2": aug, "8/1": sep}
+    invoices = [
+        InvoicedWork("xero:invoice:63", "INV-63", "c1", jul, (BilledLine("LAB", D("95"), D("1.5")),), "GBP"),
+        InvoicedWork("xero:invoice:73", "INV-73", "c1", aug, (BilledLine("LAB", D("95"), D("3")),), "GBP"),
+        InvoicedWork("xero:invoice:81", "INV-81", "c1", sep, (BilledLine("LAB", D("95"), D("3.5")),), "GBP"),
+    ]
+    found = billed_twice(invoices, parts, facts, periods)
+    # two August entries fit the 1.5 h billed again in September equally (the July one is older):
+    # the double billing is found, naming both
+    assert [(f.subjects, f.amount) for f in found] == [
+        (
+            ("halopsa:action:7/1", "halopsa:action:7/2", "xero:invoice:73", "xero:invoice:81"),
+            D("142.50"),
+        )
+    ]
+    assert "2 entries fit (7/1, 7/2)" in found[0].message
+
+
+def test_crossing_takes_the_draws_in_consumption_order() -> None:
+    day = date(2026, 10, 1)
+
+    def at(hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 10, 1, hour, minute, tzinfo=UTC)
+
+    moves = [
+        PrepayMove(day, (at(10, 30), "1/2"), D("-95"), "1/2"),
+        PrepayMove(day, (at(9, 30), "1/1"), D("-95"), "1/1"),
+        PrepayMove(day, (at(11), "1/10"), D("-95"), "1/10"),
+        PrepayMove(day, (at(11), "1/9"), D("-95"), "1/9"),
+    ]
+    # by work start (09:30 before 10:30), then entry id
+    assert crossing(D("200"), moves, D("100")) == "1/2"
+    assert crossing(D("300"), moves, D("100")) == "1/10"
+    assert crossing(D("300"), [*moves, PrepayMove(day, (day, ""), D("100"))], D("150")) == "1/10"

@@ -13,7 +13,7 @@ no Xero currency rate per invoice).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -26,12 +26,15 @@ from revloop.adapters.db import tables as t
 from revloop.config import Settings
 from revloop.domain.costing import AgentCost, PnlLine, StockIssue, StockLot, fifo_costs, month_of
 from revloop.domain.issues import Issue, Severity
+from revloop.domain.money import round2
 from revloop.domain.periods import Period
 from revloop.domain.profitability import NO_LINE, Fact, Sale, Work, cost_fact
 
 POSTED_XERO = ("AUTHORISED", "PAID")
 GONE = ("VOIDED", "DELETED")
 FEE_KINDS = ("fixed_price", "allowance")
+#: contracts whose fee (or, for prepay, top-up) pays for the work they cover: split like a fee
+SPLIT_KINDS = (*FEE_KINDS, "prepay")
 ZERO = Decimal(0)
 
 
@@ -91,16 +94,22 @@ def read_pnl(conn: Connection, months: Sequence[date] | None = None) -> list[Pnl
     ]
 
 
-def read_work(conn: Connection, period: Period) -> list[Work]:
+def read_work(conn: Connection, period: Period, lines: _Lines | None = None) -> list[Work]:
+    """The period's time entries. Service line: the entry's, else its ticket's, else its charge
+    type's, else (with ``lines``) the one of the charge type's item code; mileage without one takes
+    the mileage item's."""
     customers = {r.id: r.code for r in conn.execute(sa.select(t.customers.c.id, t.customers.c.code))}
     contracts = {r.id: r.code for r in conn.execute(sa.select(t.contracts.c.id, t.contracts.c.code))}
     types = {
-        r.id: r.service_line
-        for r in conn.execute(sa.select(t.charge_types.c.id, t.charge_types.c.service_line))
+        r.id: r.service_line or (lines.lookup(r.item_code) if lines else None)
+        for r in conn.execute(
+            sa.select(t.charge_types.c.id, t.charge_types.c.service_line, t.charge_types.c.item_code)
+        )
     }
     tickets = {
         r.id: r.service_line for r in conn.execute(sa.select(t.tickets.c.id, t.tickets.c.service_line))
     }
+    mileage_line = lines.mileage if lines else None
     query = (
         sa.select(t.time_entries)
         .where(t.time_entries.c.work_date >= period.start, t.time_entries.c.work_date < period.end)
@@ -117,6 +126,7 @@ def read_work(conn: Connection, period: Period) -> list[Work]:
             mileage=r.mileage or ZERO,
             service_line=r.service_line or tickets.get(r.ticket_id) or types.get(r.charge_type_id),
             contract=contracts.get(r.contract_id),
+            mileage_service_line=mileage_line,
         )
         for r in conn.execute(query)
     ]
@@ -146,6 +156,11 @@ class _Lines:
         for code, line in settings.costs_service_lines.items():
             self.by_item.setdefault(code, line)
         self.unknown: dict[str, int] = defaultdict(int)
+        self.mileage = self.lookup(settings.billing_mileage_item_code)
+
+    def lookup(self, item_code: str | None) -> str | None:
+        """The service line of an item code (its item's, a charge type's, or the settings'), if any."""
+        return self.by_item.get(item_code or "")
 
     def of(self, item_code: str | None, stored: str | None = None) -> str:
         if stored:
@@ -184,7 +199,8 @@ class _Contract:
 def _contracts(conn: Connection, settings: Settings, customers: dict[int, str]) -> dict[int, _Contract]:
     out = {}
     for r in conn.execute(sa.select(t.contracts)):
-        codes = {c for c in (r.item_code, settings.billing_contract_item_codes.get(r.kind)) if c}
+        topup = r.topup_item_code if r.kind == "prepay" else None
+        codes = {c for c in (r.item_code, topup, settings.billing_contract_item_codes.get(r.kind)) if c}
         out[r.id] = _Contract(
             r.code,
             customers.get(r.customer_id, ""),
@@ -200,11 +216,12 @@ def _contracts(conn: Connection, settings: Settings, customers: dict[int, str]) 
 def _fee_contract(
     contracts: Sequence[_Contract], customer: str, month: date, item_code: str | None
 ) -> _Contract | None:
-    """The fixed or allowance contract of the client in force in ``month`` whose fee item this is."""
+    """The fixed, allowance or prepay contract of the client in force in ``month`` whose fee (top-up)
+    item this is."""
     for c in contracts:
         if (
             c.customer == customer
-            and c.kind in FEE_KINDS
+            and c.kind in SPLIT_KINDS
             and item_code in c.item_codes
             and c.start < date(month.year + (month.month == 12), month.month % 12 + 1, 1)
             and (c.end is None or c.end > month)
@@ -308,7 +325,8 @@ def read_sales(
         amount = line.amount - (line.tax if doc.line_amount_types == "Inclusive" else ZERO)
         contract = contracts.get(line.contract_id) if line.contract_id else None
         fee = None
-        if doc.origin == "revloop" and line.kind == "fee" and contract and contract.kind in FEE_KINDS:
+        kinds = FEE_KINDS if line.kind == "fee" else ("prepay",) if line.kind == "topup" else ()
+        if doc.origin == "revloop" and contract and contract.kind in kinds:
             fee = contract
         elif doc.origin == "xero":
             fee = _fee_contract(contract_list, customer, month, line.item_code)
@@ -401,7 +419,34 @@ def read_other_costs(
     return facts, issues
 
 
-def load(conn: Connection, settings: Settings, period: Period) -> Store:
+def _work_without_line(work: Sequence[Work]) -> list[Issue]:
+    bare = [w for w in work if not w.service_line]
+    if not bare:
+        return []
+    hours = sum((w.hours for w in bare), ZERO)
+    return [
+        Issue(
+            "profit.no_service_line",
+            Severity.WARNING,
+            "revloop:work:no-service-line",
+            f"{len(bare)} time entries ({round2(hours)} hours) have no service line: neither the entry, "
+            f"its ticket nor its charge type names one; they are shown under {NO_LINE}",
+            action="give the charge type (or the ticket) a service line in HaloPSA, or map the charge "
+            "type's item code in costs.service_lines; a store synced before tickets carried their "
+            "charge type's line gets them with `revloop sync halopsa --full`",
+            amount=str(round2(hours)),
+        )
+    ]
+
+
+def load(
+    conn: Connection,
+    settings: Settings,
+    period: Period,
+    work_reader: Callable[..., list[Work]] | None = None,
+) -> Store:
+    """The store's records for ``period``; ``work_reader(conn, period, lines)`` reads the time entries
+    (default ``read_work``, one ``Work`` per entry; a reader may sum entries that cost the same per hour)."""
     customer_rows = list(conn.execute(sa.select(t.customers.c.id, t.customers.c.code, t.customers.c.name)))
     halopsa_ids = {
         r.local_id: r.external_id
@@ -415,10 +460,10 @@ def load(conn: Connection, settings: Settings, period: Period) -> Store:
     }
     agent_costs, agents = read_agent_costs(conn)
     lines = _Lines(conn, settings)
-    work = read_work(conn, period)
+    work = (work_reader or read_work)(conn, period, lines)
     sales, supplier, issues = read_sales(conn, settings, period, lines)
     other, more = read_other_costs(conn, settings, period, lines)
-    issues += more + lines.issues()
+    issues += more + lines.issues() + _work_without_line(work)
     return Store(
         period=period,
         currency=settings.currency,

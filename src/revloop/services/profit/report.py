@@ -6,7 +6,7 @@ See docs/profitability.md for how each figure is attributed.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -33,6 +33,7 @@ from revloop.domain.profitability import (
     Fact,
     ProfitRow,
     RateFor,
+    Work,
     attribute_sales,
     client_margins,
     cost_work,
@@ -65,16 +66,27 @@ def policy(settings: Settings) -> CostPolicy:
     return CostPolicy(settings.costs_overhead_monthly, settings.costs_allocation)
 
 
-def capacity_of(store: Store, months: Sequence[date]) -> dict[tuple[str, date], Decimal]:
+def capacity_of(
+    store: Store, months: Sequence[date], default_hours: Decimal | None = None
+) -> dict[tuple[str, date], Decimal]:
     """(agent, month) → productive hours: the agent's yearly productive hours / 12, from the cost row
-    in force at the end of the month."""
+    in force at the end of the month. An agent who logged time in a month with no cost row in force
+    counts with ``default_hours`` a year (``costs.productive_hours_per_year``): the hours are in
+    every row, so their capacity is too."""
     out: dict[tuple[str, date], Decimal] = {}
+    logged: dict[date, set[str]] = defaultdict(set)
+    for w in store.work:
+        if w.agent:
+            logged[month_of(w.day)].add(w.agent)
     for month in months:
         last = add_months(month, 1) - timedelta(days=1)
         latest: dict[str, Decimal] = {}
         for row in sorted(store.agent_costs, key=lambda r: r.effective_from):
             if row.effective_from <= last:
                 latest[row.agent] = row.productive_hours_per_year
+        if default_hours is not None:
+            for agent in logged.get(month, set()) - set(latest):
+                latest[agent] = default_hours
         for agent, hours in latest.items():
             out[(agent, month)] = hours / TWELVE
     return out
@@ -87,9 +99,15 @@ def hours_by_month(store: Store) -> dict[date, Decimal]:
     return dict(out)
 
 
-def build(conn: Connection, settings: Settings, period: Period, method: str | None = None) -> Model:
+def build(
+    conn: Connection,
+    settings: Settings,
+    period: Period,
+    method: str | None = None,
+    work_reader: Callable[..., list[Work]] | None = None,
+) -> Model:
     method = method or settings.costs_method
-    store = load(conn, settings, period)
+    store = load(conn, settings, period, work_reader)
     months = months_of(period)
     issues = list(store.issues) + check_rows(store.agent_costs)
     timeline = loaded_rates(store.agent_costs, policy(settings))
@@ -121,7 +139,8 @@ def build(conn: Connection, settings: Settings, period: Period, method: str | No
         store.sales, fee_hours(labour), settings.costs_fee_split, settings.costs_fee_weights
     )
     facts = labour + revenue + store.costs
-    return Model(period, months, store, facts, capacity_of(store, months), method, timeline, books, issues)
+    capacity = capacity_of(store, months, settings.costs_productive_hours_per_year)
+    return Model(period, months, store, facts, capacity, method, timeline, books, issues)
 
 
 @dataclass

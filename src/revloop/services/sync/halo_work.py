@@ -69,6 +69,9 @@ def sync_tickets(ctx: HaloContext) -> list[str]:
                 continue
             if rec.source_key not in stamps or stamps[rec.source_key] != rec.updated_at:
                 changed.append(rec.source_key)
+            charge = (
+                ctx.maps.get("charge_type", {}).get(str(rec.charge_type_id)) if rec.charge_type_id else None
+            )
             rows.append(
                 {
                     "halopsa_id": rec.source_key,
@@ -76,6 +79,8 @@ def sync_tickets(ctx: HaloContext) -> list[str]:
                     "site_id": ctx.maps.get("site", {}).get(str(rec.site_id)) if rec.site_id else None,
                     "contract_id": contract,
                     "summary": rec.summary,
+                    # the service line of the ticket's charge type: its work without one falls back to it
+                    "service_line": ctx.service_lines.get(str(charge)) if charge is not None else None,
                     "opened_at": rec.opened_at,
                     "closed_at": rec.closed_at,
                     "source_updated_at": rec.updated_at,
