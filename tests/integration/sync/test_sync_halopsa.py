@@ -43,6 +43,20 @@ def test_a_full_sync_lands_every_record(world: World, store: Engine) -> None:
     assert entry.start_utc.tzinfo is not None
     assert customer.name == "Hollins Medical Centre LLP" and customer.currency == "GBP"
     assert contract.kind == "payg" and str(contract.end) == "2026-10-01"  # Halo's last day + 1
+    with store.connect() as conn:
+        travel = dict(
+            conn.execute(
+                sa.select(tables.charge_types.c.code, tables.charge_types.c.travel_charge_type_id).where(
+                    tables.charge_types.c.travel_charge_type_id.is_not(None)
+                )
+            ).all()
+        )
+        travel_type = conn.execute(
+            sa.select(tables.charge_types.c.id).where(tables.charge_types.c.code == "ct4")
+        ).scalar_one()
+    travelled = {f"ct{a['chargerate']}" for a in world.msp.halopsa["actions"] if a.get("traveltime")}
+    assert travelled and set(travel) == travelled  # the travel rate the actions name, per charge type
+    assert set(travel.values()) == {travel_type}
 
 
 def test_a_second_sync_with_nothing_changed_makes_one_call_per_resource(world: World, store: Engine) -> None:

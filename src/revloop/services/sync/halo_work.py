@@ -10,6 +10,7 @@ is noticed between full syncs.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from revloop.adapters.db import repository
+from revloop.adapters.db.tables import charge_types as charge_types_table
 from revloop.adapters.db.tables import expenses, tickets, time_entries
 from revloop.adapters.halopsa import mapping
 from revloop.domain.issues import AuthError, ConnectorError, RateLimited, RemoteUnavailable, Severity
@@ -180,6 +182,30 @@ def sync_actions(ctx: HaloContext, changed_tickets: list[str]) -> None:
             step.report.upserted = landed
             seen = {r["source_key"] for r in invoiced + open_rows} | _ids(step)
             _vanished_entries(ctx, step, conn, seen, None if whole else complete)
+            _travel_charge_types(ctx, conn, got)
+
+
+def _travel_charge_types(ctx: HaloContext, conn: Any, got: Pairs[mapping.TimeEntryRecord]) -> None:
+    """HaloPSA names the charge rate of travel on each action; revloop keeps it per charge type (billing
+    rules §7): a charge type without one takes the travel charge type its actions use most."""
+    charge_types = ctx.maps["charge_type"]
+    used: Counter[tuple[int, int]] = Counter()
+    for _raw, rec in got.rows:
+        if not rec.travel_minutes or not rec.travel_charge_type_id or rec.charge_type_id is None:
+            continue
+        work = charge_types.get(str(rec.charge_type_id))
+        travel = charge_types.get(str(rec.travel_charge_type_id))
+        if work is not None and travel is not None:
+            used[(work, travel)] += 1
+    chosen: dict[int, int] = {}
+    for (work, travel), _count in used.most_common():
+        chosen.setdefault(work, travel)
+    for work, travel in chosen.items():
+        conn.execute(
+            charge_types_table.update()
+            .where(charge_types_table.c.id == work, charge_types_table.c.travel_charge_type_id.is_(None))
+            .values(travel_charge_type_id=travel)
+        )
 
 
 def _entry_rows(
