@@ -34,7 +34,7 @@ class Size:
 
 SIZES: dict[str, Size] = {
     "small": Size("small", 8, 1_500, 15),
-    "demo": Size("demo", 60, 40_000, 15),
+    "demo": Size("demo", 60, 40_000, 44),
     "large": Size("large", 1_000, 1_000_000, 360),
 }
 

@@ -31,6 +31,14 @@ TEAM_OF_15 = (
     + ["field_engineer"] * 3
     + ["project_engineer"] * 2
 )
+#: the roles a growing MSP adds, in proportion to the hours each does (project work is the largest)
+GROWTH = [
+    *("project_engineer", "field_engineer", "project_engineer", "helpdesk_l1", "project_engineer"),
+    *("field_engineer", "project_engineer", "helpdesk_l2", "project_engineer", "field_engineer"),
+    *("project_engineer", "helpdesk_l1", "project_engineer", "field_engineer", "project_engineer"),
+    *("service_manager", "project_engineer", "field_engineer", "helpdesk_l2", "project_engineer"),
+    *("field_engineer", "project_engineer", "helpdesk_l1", "field_engineer", "project_engineer"),
+]
 FIRST = [
     "James",
     "Oliver",
@@ -117,8 +125,8 @@ class Agent:
 
 def make_agents(rng: random.Random, count: int) -> list[Agent]:
     roles = list(TEAM_OF_15)
-    while len(roles) < count:  # a bigger MSP: more of every role but the owner
-        roles += TEAM_OF_15[1:]
+    while len(roles) < count:  # a bigger MSP: more of each role in proportion to the work it does
+        roles += GROWTH
     roles = roles[:count]
     agents: list[Agent] = []
     used: set[str] = set()

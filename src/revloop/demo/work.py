@@ -360,6 +360,8 @@ class WorkGenerator:
         self.contracts = contracts
         self.history_start = history_start
         self.today = today
+        # the owner does 15 % of project work in a team of 15, less as the team grows
+        self.owner_cut = 0.85 if len(agents) <= 15 else 1 - 0.15 * 15 / len(agents)
         self.by_role: dict[str, list[int]] = {}
         for a in agents:
             self.by_role.setdefault(a.role, []).append(a.id)
@@ -384,7 +386,7 @@ class WorkGenerator:
         elif kind == "onsite":
             role = "field_engineer"
         elif kind == "project":
-            role = "project_engineer" if r < 0.85 else "owner"
+            role = "project_engineer" if r < self.owner_cut else "owner"
         else:
             role = "helpdesk_l2" if r < 0.6 else "field_engineer"
         return self.rng.choice(self.by_role[role])
