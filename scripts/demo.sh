@@ -81,4 +81,18 @@ step "9. What needs a person, and the store"
 rl findings | tail -n 15
 rl status
 
-printf '\nDone. Documents, reconciliation report and charts: %s\n' "$out/documents"
+printf '\nDocuments, reconciliation report and charts: %s\n' "$out/documents"
+
+step "10. The dashboard on the demo data"
+password=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')
+printf '%s\n' "$password" | rl user add finance --role finance > /dev/null
+printf '%s\n' "$password" | rl user add admin --role admin > /dev/null
+port="${DEMO_PORT:-8000}"
+echo "Sign in at http://127.0.0.1:$port/ as 'finance' (or 'admin', who also manages users and settings)"
+echo "with the password: $password"
+if [ -t 1 ] && [ "${DEMO_SERVE:-1}" = 1 ]; then
+  echo "Serving until Ctrl+C (the simulated HaloPSA and Xero stay up meanwhile)."
+  rl serve --port "$port" || true
+else
+  echo "To serve it: REVLOOP_HOME=$home .venv/bin/revloop serve --port $port"
+fi
