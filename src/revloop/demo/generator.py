@@ -18,7 +18,7 @@ from .billing import Biller, MonthHook, Rater
 from .catalogue import REMOTE, customer_currency_rates, global_ratebook, make_rate
 from .model import DEFAULT_TODAY, ZERO, DemoMsp, add_months, month_start, q2, q4, size_for
 from .people import Client, make_agents, make_clients, recurring_charges
-from .problems import Roles, assign_kinds, assign_roles, planted_ticket, working_days
+from .problems import Roles, assign_kinds, assign_roles, overrun_pieces, planted_ticket, working_days
 from .work import Calendar, Contract, ContractIndex, Entry, WorkGenerator, make_contracts
 
 D = Decimal
@@ -277,14 +277,7 @@ class Generation:
                     rated = self.rater.labour(e, contract.id)
                     used += rated.hours if rated else ZERO
             need = contract.hours_per_period - used + D("4.5")
-            days = working_days(self.cal, last, last=True)
-            pieces = []
-            total = ZERO
-            i = 0
-            while total < need:
-                pieces.append((days[i % 5], 8 * 60 + 30 + 96 * (i // 5), 90))
-                total += D("1.5")
-                i += 1
+            pieces = overrun_pieces(working_days(self.cal, last, last=True), need)
             _, entries = planted_ticket(
                 g, client, "Network slowdown investigation", pieces, REMOTE, contract.id
             )

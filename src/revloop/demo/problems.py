@@ -7,14 +7,16 @@ How each problem is made and how its amount is computed is written in ``README.m
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from .catalogue import EMERGENCY, ONSITE, REMOTE
 from .model import add_months
 from .people import Client
-from .work import Calendar, Entry, Ticket, WorkGenerator
+from .work import WORK_END, WORK_START, Calendar, Entry, Ticket, WorkGenerator
 
 STRICT_UK: dict[str, tuple[str, ...]] = {
     "negative_margin": ("fixed_price",),
@@ -143,6 +145,36 @@ def working_days(cal: Calendar, month: date, last: bool = False) -> list[date]:
     return list(reversed(days)) if last else days
 
 
+def piece_class(cal: Calendar, day: date, at: int, minutes: int) -> str:
+    """The class of ``minutes`` of work from minute ``at`` of ``day``. Work is rated whole in one
+    class here (never split), so a piece that crosses the working hours or midnight is refused."""
+    opens = WORK_START.hour * 60 + WORK_START.minute
+    closes = WORK_END.hour * 60 + WORK_END.minute
+    end = at + minutes
+    kind = cal.kind[day]
+    if end <= 24 * 60:
+        if kind != "working":
+            return kind
+        if opens <= at and end <= closes:
+            return "normal"
+        if end <= opens or at >= closes:
+            return "ooh"
+    raise ValueError(f"{minutes} minutes from minute {at} of {day} are not in one class and one day")
+
+
+def overrun_pieces(days: list[date], hours: Decimal) -> list[tuple[date, int, int]]:
+    """90-minute pieces of work, 96 minutes apart from 08:30, adding up to at least ``hours``: dealt
+    round the first five of ``days``, or as many more as keep every piece inside working hours."""
+    opens = WORK_START.hour * 60 + WORK_START.minute
+    closes = WORK_END.hour * 60 + WORK_END.minute
+    per_day = (closes - opens - 90) // 96 + 1
+    count = max(0, math.ceil(hours / Decimal("1.5")))
+    spread = max(5, math.ceil(count / per_day))
+    if spread > len(days):
+        raise ValueError(f"{hours} hours do not fit in working hours on {len(days)} days")
+    return [(days[i % spread], opens + 96 * (i // spread), 90) for i in range(count)]
+
+
 def planted_ticket(
     work: WorkGenerator,
     client: Client,
@@ -152,7 +184,7 @@ def planted_ticket(
     contract_id: int,
     agent_role: str = "helpdesk_l2",
 ) -> tuple[Ticket, list[Entry]]:
-    """A ticket with known entries (normal working hours unless a start says otherwise)."""
+    """A ticket with known entries, each in the class its day and times put it in."""
     ticket_id = max(t.id for t in work.tickets) + 1 if work.tickets else 1001
     agent = work.by_role[agent_role][0]
     entries = []
@@ -170,7 +202,7 @@ def planted_ticket(
                 0,
                 0,
                 0,
-                "normal",
+                piece_class(work.cal, day, at, minutes),
                 contract_id,
                 "Remote Support"
                 if ct == REMOTE

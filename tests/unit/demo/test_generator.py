@@ -12,7 +12,8 @@ import pytest
 
 from revloop.demo.generator import draw_crossing, generate
 from revloop.demo.model import DemoMsp
-from revloop.demo.work import Entry
+from revloop.demo.problems import overrun_pieces, piece_class, working_days
+from revloop.demo.work import Calendar, Entry
 
 CODES = {
     "time.unbilled",
@@ -261,3 +262,20 @@ def test_a_prepay_crossing_is_the_draw_in_consumption_order() -> None:
     assert crossed is not None and crossed.action_id == 2 and balance == Decimal("20")
     crossed, _ = draw_crossing(entries, Decimal("400"), Decimal("95"), Decimal("0"))
     assert crossed is None
+
+
+def test_overrun_pieces_stay_in_working_hours_however_many_hours() -> None:
+    # the overrun is rated (and its manifest amount valued) at the normal-hours rate of each piece, so
+    # a big allowance must spread its pieces over more days, never run on past 17:30
+    cal = Calendar(date(2026, 10, 1), date(2026, 10, 31))
+    days = working_days(cal, date(2026, 10, 1), last=True)
+    for hours in (Decimal("10"), Decimal("37.5"), Decimal("46.5"), Decimal("120")):
+        pieces = overrun_pieces(days, hours)
+        assert len(pieces) * Decimal("1.5") >= hours > (len(pieces) - 1) * Decimal("1.5")
+        assert {piece_class(cal, day, at, minutes) for day, at, minutes in pieces} == {"normal"}
+    assert overrun_pieces(days, Decimal("10"))[5] == (days[0], 8 * 60 + 30 + 96, 90)  # five days first
+    friday = date(2026, 10, 30)
+    assert piece_class(cal, friday, 18 * 60 + 6, 90) == "ooh"
+    assert piece_class(cal, date(2026, 10, 31), 16 * 60 + 30, 90) == "weekend"
+    with pytest.raises(ValueError):
+        piece_class(cal, friday, 16 * 60 + 30, 90)  # 17:30 falls inside it
