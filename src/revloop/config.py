@@ -355,6 +355,19 @@ class Settings(BaseSettings):
     # -- web dashboard -------------------------------------------------------------------------
     web_host: str = Field("127.0.0.1", description="Address `revloop serve` listens on.")
     web_port: int = Field(8000, ge=0, le=65535, description="Port `revloop serve` listens on.")
+    web_secure_cookies: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Session cookie's Secure flag: auto (when the request came over https) | always | never",
+    )
+    web_session_idle_minutes: int = Field(
+        60, ge=1, description="Minutes without a request after which a dashboard session ends."
+    )
+    web_session_hours: int = Field(12, ge=1, description="Hours after signing in that a session ends anyway.")
+    web_public_url: str = Field(
+        "",
+        description="The dashboard's address as browsers reach it, e.g. https://revloop.example.com; Xero's "
+        "redirect URI is this plus /connections/xero/callback. Empty = http://{host}:{port}.",
+    )
 
     # -- secrets ---------------------------------------------------------------------------
     secret_key: SecretStr | None = Field(

@@ -25,6 +25,7 @@ from revloop.adapters.db.migrations import require_current
 from revloop.bootstrap import build
 from revloop.domain.issues import InputError, NotFound
 from revloop.domain.money import to_decimal
+from revloop.services import rates
 
 contract_app = typer.Typer(help="Contract terms revloop keeps beside HaloPSA's.", no_args_is_help=True)
 rate_app = typer.Typer(help="Rate rows set locally (kept through every sync).", no_args_is_help=True)
@@ -293,59 +294,17 @@ def rate_add(
     application = build()
     try:
         require_current(application.engine)
-        with application.engine.begin() as conn:
-            ct = conn.execute(
-                sa.select(t.charge_types.c.id).where(t.charge_types.c.code == charge_type)
-            ).scalar()
-            if ct is None:
-                raise NotFound(f"no charge type {charge_type!r}")
-            owner: dict[str, Any] = {"scope": "global", "customer_id": None, "contract_id": None}
-            if contract:
-                owner = {
-                    "scope": "contract",
-                    "customer_id": None,
-                    "contract_id": conn.execute(
-                        sa.select(t.contracts.c.id).where(t.contracts.c.code == contract)
-                    ).scalar(),
-                }
-                if owner["contract_id"] is None:
-                    raise NotFound(f"no contract {contract!r}")
-            elif customer:
-                owner = {
-                    "scope": "customer",
-                    "contract_id": None,
-                    "customer_id": conn.execute(
-                        sa.select(t.customers.c.id).where(t.customers.c.code == customer)
-                    ).scalar(),
-                }
-                if owner["customer_id"] is None:
-                    raise NotFound(f"no customer {customer!r}")
-            conn.execute(
-                t.rate_rows.insert().values(
-                    charge_type_id=ct,
-                    effective_from=start,
-                    rounding=rounding,
-                    source="local",
-                    **owner,
-                    **figures,
-                )
-            )
-            audit.record(
-                conn,
-                at=datetime.now(UTC),
-                actor=by,
-                action="rate.add",
-                entity="charge_type",
-                entity_id=charge_type,
-                details={
-                    "scope": owner["scope"],
-                    "from": effective_from,
-                    **{k: str(v) for k, v in figures.items() if v is not None},
-                },
-            )
+        scope = rates.add_rate_row(
+            application,
+            rates.RateInput(
+                charge_type, start, customer=customer, contract=contract, rounding=rounding, **figures
+            ),
+            now=datetime.now(UTC),
+            actor=by,
+        )
     finally:
         application.close()
-    out.print(f"Rate row added for {charge_type} ({owner['scope']}) from {effective_from}.")
+    out.print(f"Rate row added for {charge_type} ({scope}) from {effective_from}.")
 
 
 def register(app: typer.Typer) -> None:

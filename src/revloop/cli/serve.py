@@ -37,7 +37,7 @@ def serve(
         bool | None,
         typer.Option(
             "--secure-cookies/--no-secure-cookies",
-            help="Mark the session cookie Secure (default: when the request came over https).",
+            help="Mark the session cookie Secure (default: [web] secure_cookies; auto = over https).",
         ),
     ] = None,
     forwarded_allow_ips: Annotated[
@@ -76,7 +76,8 @@ def serve(
                 "and pass --forwarded-allow-ips so cookies are marked Secure.",
                 file=sys.stderr,
             )
-        web = create_app(application, secure_cookies=secure_cookies)
+        public = settings.web_public_url or f"http://{shown}:{bound}"
+        web = create_app(application, secure_cookies=secure_cookies, public_url=public)
         config = uvicorn.Config(
             web,
             log_level=settings.log_level,

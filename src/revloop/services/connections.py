@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,15 +19,17 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import sqlalchemy as sa
 
-from revloop.adapters.db.tables import sync_watermarks, xero_connections
+from revloop.adapters.db import audit
+from revloop.adapters.db.tables import audit_journal, sync_watermarks, xero_connections
 from revloop.adapters.secrets import load_key
 from revloop.adapters.xero.auth import authorize_url, new_pkce, new_state
 from revloop.adapters.xero.factory import custom_connection_client, identity_client
 from revloop.adapters.xero.tokens import ConnectionStore
 from revloop.bootstrap import App
-from revloop.domain.issues import AuthError, ConnectorError, InputError
+from revloop.domain.issues import AuthError, ConnectorError, InputError, NotFound
 
 REFRESH_TOKEN_LIFETIME = timedelta(days=60)
+CONNECT_ACTION = "xero.connect"
 CALLBACK_TIMEOUT = 300.0
 
 
@@ -95,6 +97,116 @@ class Connected:
     organisations: list[tuple[str, str]]  # (tenant id, name)
 
 
+@dataclass(frozen=True)
+class CodeFlow:
+    """A consent request on its way: the consent page's URL, and what checks and completes the answer."""
+
+    url: str
+    state: str = field(repr=False)
+    verifier: str = field(repr=False)
+    redirect_uri: str
+
+
+def start_code_flow(app: App, redirect_uri: str) -> CodeFlow:
+    """A fresh state and PKCE pair, and the consent URL that sends Xero's answer to ``redirect_uri``."""
+    settings = app.connector_settings()
+    if not settings.xero_client_id:
+        raise ConnectorError(
+            "Xero is not configured", hint="set xero client_id (and REVLOOP_XERO_CLIENT_SECRET)"
+        )
+    pkce, state = new_pkce(), new_state()
+    url = authorize_url(
+        settings.xero_authorize_url,
+        client_id=settings.xero_client_id,
+        redirect_uri=redirect_uri,
+        state=state,
+        code_challenge=pkce.challenge,
+    )
+    return CodeFlow(url, state, pkce.verifier, redirect_uri)
+
+
+def finish_code_flow(
+    app: App,
+    flow: CodeFlow,
+    code: str,
+    *,
+    name: str = "default",
+    transport: httpx.BaseTransport | None = None,
+    actor: str = "cli",
+) -> Connected:
+    """Exchange the consent's code for tokens, store them encrypted and choose the organisation."""
+    settings = app.connector_settings()
+    identity = identity_client(settings, transport=transport)
+    try:
+        tokens = identity.exchange_code(code, redirect_uri=flow.redirect_uri, code_verifier=flow.verifier)
+    finally:
+        identity.close()
+    store = connection_store(app)
+    store.save(name, tokens, mode="code", tenant_id=None)
+    organisations = _organisations(settings, tokens.access_token, transport)
+    tenant = _choose_tenant(settings.xero_tenant_id, organisations)
+    store.set_tenant(name, tenant)
+    connected = Connected(name, "code", tenant, organisations)
+    _record(app, connected, actor)
+    return connected
+
+
+def _record(app: App, connected: Connected, actor: str) -> None:
+    """The audit journal keeps who connected which organisations (never a token)."""
+    with app.engine.begin() as conn:
+        audit.record(
+            conn,
+            at=datetime.now(UTC),
+            actor=actor,
+            action=CONNECT_ACTION,
+            entity="xero_connection",
+            entity_id=connected.name,
+            details={
+                "mode": connected.mode,
+                "tenant": connected.tenant_id,
+                "organisations": [[t, n] for t, n in connected.organisations],
+            },
+        )
+
+
+def organisations(app: App, name: str) -> list[tuple[str, str]]:
+    """The organisations the connection reached when it was last made: (tenant id, name)."""
+    journal = audit_journal
+    with app.engine.connect() as conn:
+        details = conn.execute(
+            sa.select(journal.c.details)
+            .where(journal.c.action == CONNECT_ACTION, journal.c.entity_id == name)
+            .order_by(journal.c.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    found = (details or {}).get("organisations") or []
+    return [(str(pair[0]), str(pair[1])) for pair in found if isinstance(pair, list) and len(pair) == 2]
+
+
+def choose_tenant(app: App, name: str, tenant_id: str, *, actor: str = "cli") -> None:
+    """Post to another of the connection's organisations."""
+    known = organisations(app, name)
+    if tenant_id not in {t for t, _ in known}:
+        raise InputError(
+            f"{tenant_id} is not among the organisations of Xero connection {name!r}",
+            hint="connect Xero again and tick the organisation",
+        )
+    store = connection_store(app)
+    if store.load(name) is None:
+        raise NotFound(f"no Xero connection named {name!r}")
+    store.set_tenant(name, tenant_id)
+    with app.engine.begin() as conn:
+        audit.record(
+            conn,
+            at=datetime.now(UTC),
+            actor=actor,
+            action="xero.tenant",
+            entity="xero_connection",
+            entity_id=name,
+            details={"tenant": tenant_id},
+        )
+
+
 def connect_xero_code(
     app: App,
     *,
@@ -105,18 +217,10 @@ def connect_xero_code(
 ) -> Connected:
     """The consent flow: ``open_url`` shows the person the consent page (prints it or opens a browser)."""
     settings = app.connector_settings()
-    identity = identity_client(settings, transport=transport)
-    pkce, state = new_pkce(), new_state()
-    url = authorize_url(
-        settings.xero_authorize_url,
-        client_id=settings.xero_client_id,
-        redirect_uri=settings.xero_redirect_uri,
-        state=state,
-        code_challenge=pkce.challenge,
-    )
+    flow = start_code_flow(app, settings.xero_redirect_uri)
     server, thread = listen_for_callback(settings.xero_redirect_uri)
     try:
-        open_url(url)
+        open_url(flow.url)
         thread.join(timeout)
     finally:
         server.server_close()
@@ -125,19 +229,11 @@ def connect_xero_code(
         raise AuthError(f"no answer from Xero's consent page within {int(timeout)} s", hint="run it again")
     if answer.error:
         raise AuthError(f"Xero refused the connection: {answer.error}")
-    if answer.state != state or not answer.code:
+    if answer.state != flow.state or not answer.code:
         raise AuthError(
             "the answer from Xero does not match this request (state mismatch)", hint="run it again"
         )
-    tokens = identity.exchange_code(
-        answer.code, redirect_uri=settings.xero_redirect_uri, code_verifier=pkce.verifier
-    )
-    store = connection_store(app)
-    store.save(name, tokens, mode="code", tenant_id=None)
-    organisations = _organisations(settings, tokens.access_token, transport)
-    tenant = _choose_tenant(settings.xero_tenant_id, organisations)
-    store.set_tenant(name, tenant)
-    return Connected(name, "code", tenant, organisations)
+    return finish_code_flow(app, flow, answer.code, name=name, transport=transport)
 
 
 def connect_xero_custom(
@@ -152,7 +248,9 @@ def connect_xero_custom(
     tenant = _choose_tenant(app.settings.xero_tenant_id, organisations)
     store = connection_store(app)
     store.save(name, None, mode="custom", tenant_id=tenant)
-    return Connected(name, "custom", tenant, organisations)
+    connected = Connected(name, "custom", tenant, organisations)
+    _record(app, connected, "cli")
+    return connected
 
 
 def _organisations(

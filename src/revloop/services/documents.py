@@ -35,18 +35,20 @@ class Written:
     report: list[Path] = field(default_factory=list)
 
 
-def _documents(app: App, period: Period, renderer: PdfRenderer, today: date) -> list[InvoiceDocument]:
+def _documents(
+    app: App, period: Period, renderer: PdfRenderer, today: date, key: str | None = None
+) -> list[InvoiceDocument]:
+    """The period's invoices as documents (only the one with ``key`` when given)."""
+    query = (
+        sa.select(t.invoices, t.customers.c.code.label("customer_code"), t.customers.c.name.label("name"))
+        .join(t.customers, t.customers.c.id == t.invoices.c.customer_id)
+        .where(t.invoices.c.origin == "revloop", t.invoices.c.period_start == period.start)
+        .order_by(t.invoices.c.key)
+    )
+    if key is not None:
+        query = query.where(t.invoices.c.key == key)
     with app.engine.connect() as conn:
-        invoices = list(
-            conn.execute(
-                sa.select(
-                    t.invoices, t.customers.c.code.label("customer_code"), t.customers.c.name.label("name")
-                )
-                .join(t.customers, t.customers.c.id == t.invoices.c.customer_id)
-                .where(t.invoices.c.origin == "revloop", t.invoices.c.period_start == period.start)
-                .order_by(t.invoices.c.key)
-            )
-        )
+        invoices = list(conn.execute(query))
         lines: dict[int, list[DocumentLine]] = {}
         ids = [i.id for i in invoices]
         for row in conn.execute(
@@ -67,8 +69,15 @@ def _documents(app: App, period: Period, renderer: PdfRenderer, today: date) -> 
                     row.kind,
                 )
             )
+        numbers = {inv.id: inv.number for inv in invoices}
+        corrected = {inv.corrects_invoice_id for inv in invoices} - set(numbers) - {None}
+        if corrected:  # invoices a credit note of this selection corrects
+            numbers.update(
+                conn.execute(
+                    sa.select(t.invoices.c.id, t.invoices.c.number).where(t.invoices.c.id.in_(corrected))
+                )
+            )
     documents = []
-    numbers = {inv.id: inv.number for inv in invoices}
     for inv in invoices:
         posted = inv.status in ("posted", "credited")
         documents.append(

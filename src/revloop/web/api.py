@@ -187,10 +187,12 @@ def invoices(
     request: Request,
     session: Annotated[Session, Depends(require(Action.VIEW_WORK))],
     period: PeriodQuery = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page, 200 invoices a page.")] = 1,
 ) -> InvoiceList:
-    """revloop's invoices with their state and number, revloop's and Xero's totals side by side."""
+    """revloop's invoices with their state and number, revloop's and Xero's totals side by side,
+    200 a page (``count`` and ``pages`` say how many there are)."""
     target = views.parse_period(period) if period else None
-    return redact(views.invoices(web(request).app, target), session.role)
+    return redact(views.invoices(web(request).app, target, page), session.role)
 
 
 @router.get("/billing/{period}/preview", response_model=Preview, tags=["billing"])

@@ -28,7 +28,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from revloop import __version__
 from revloop.bootstrap import App
 from revloop.domain.issues import RevloopError
-from revloop.web import api, pages, sessions
+from revloop.web import (
+    api,
+    connection_views,
+    contract_views,
+    pages,
+    profit_views,
+    settings_views,
+    user_views,
+)
 from revloop.web.deps import Web, session_of
 from revloop.web.errors import AuthRequired
 from revloop.web.posting import ClientFactory, Poster, default_clients
@@ -137,6 +145,14 @@ def _install_errors(application: FastAPI) -> None:
             response = _error_page(request, exc.status_code, code, message)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            methods = {
+                m
+                for r in request.app.router.routes
+                if getattr(r, "path_regex", None) and r.path_regex.match(request.url.path)
+                for m in getattr(r, "methods", None) or ()
+            }
+            response.headers["Allow"] = ", ".join(sorted(methods))
         return response
 
     @application.exception_handler(RequestValidationError)
@@ -166,15 +182,23 @@ def create_app(
     clients: ClientFactory | None = None,
     clock: Callable[[], datetime] | None = None,
     secure_cookies: bool | None = None,
-    session_idle: timedelta = sessions.IDLE,
-    session_lifetime: timedelta = sessions.LIFETIME,
+    session_idle: timedelta | None = None,
+    session_lifetime: timedelta | None = None,
+    public_url: str | None = None,
 ) -> FastAPI:
     """The dashboard over ``app``'s store.
 
     ``clients`` builds the Xero (and HaloPSA) clients a posting run uses (default: the stored
     connection, as ``revloop post``); ``clock`` gives the time (tests); ``secure_cookies`` forces the
-    Secure flag on or off (default: on when the request came over https, e.g. via a TLS proxy)."""
+    Secure flag on or off (default: ``[web] secure_cookies``; ``auto`` is on when the request came over
+    https, e.g. via a TLS proxy); sessions last as ``[web]`` says unless given; ``public_url`` is the
+    address browsers reach (default ``[web] public_url``, else http://host:port)."""
     clock = clock or _now
+    web_settings = app.settings
+    if secure_cookies is None:
+        secure_cookies = {"always": True, "never": False}.get(web_settings.web_secure_cookies)
+    session_idle = session_idle or timedelta(minutes=web_settings.web_session_idle_minutes)
+    session_lifetime = session_lifetime or timedelta(hours=web_settings.web_session_hours)
     application = FastAPI(
         title="revloop",
         version=__version__,
@@ -194,6 +218,9 @@ def create_app(
         idle=session_idle,
         lifetime=session_lifetime,
     )
+    application.state.public_url = (
+        public_url or web_settings.web_public_url or f"http://{web_settings.web_host}:{web_settings.web_port}"
+    ).rstrip("/")
     _install_errors(application)
 
     @application.middleware("http")
@@ -207,6 +234,13 @@ def create_app(
     application.include_router(api.router)
     application.include_router(pages.public)
     application.include_router(pages.router)
+    application.include_router(profit_views.api)
+    application.include_router(profit_views.pages)
+    application.include_router(contract_views.api)
+    application.include_router(contract_views.pages)
+    application.include_router(connection_views.router)
+    application.include_router(settings_views.router)
+    application.include_router(user_views.router)
     application.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return application
 

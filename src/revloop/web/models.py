@@ -231,6 +231,10 @@ class InvoiceOut(Model):
 class InvoiceList(Model):
     period: str | None
     invoices: list[InvoiceOut]
+    count: int = 0  # every invoice of the period (or all), over every page
+    page: int = 1
+    pages: int = 1
+    per_page: int = 0
 
 
 # -- billing ------------------------------------------------------------------------------------

@@ -244,10 +244,11 @@ def invoices(
     request: Request,
     session: Annotated[Session, Depends(require(Action.VIEW_WORK))],
     period: PeriodQuery = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     ctx = web(request)
     target = views.parse_period(period) if period else None
-    data = redact(views.invoices(ctx.app, target), session.role)
+    data = redact(views.invoices(ctx.app, target, page), session.role)
     return render(
         request,
         "invoices.html",

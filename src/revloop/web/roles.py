@@ -21,10 +21,12 @@ class Action(StrEnum):
     VIEW_WORK = "view_work"  # hours, tickets, work states, invoice keys and states
     VIEW_MONEY = "view_money"  # rates, amounts, totals, margins, costs, invoice documents
     VIEW_FINDINGS = "view_findings"
+    VIEW_PROFIT = "view_profit"  # the profitability pages (hours and utilisation only without money)
     MANAGE_FINDINGS = "manage_findings"  # acknowledge, resolve
     PREVIEW_BILLING = "preview_billing"  # see what a billing run would draft (hours only without money)
     APPROVE = "approve"
     POST = "post"
+    VIEW_SETTINGS = "view_settings"  # connections, rates, calendars, the cost model (read only)
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
 
@@ -41,7 +43,7 @@ _WORK = frozenset({Action.VIEW_WORK, Action.VIEW_FINDINGS})
 MATRIX: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.FINANCE: frozenset(Action) - {Action.MANAGE_USERS, Action.MANAGE_SETTINGS},
-    Role.SERVICE_MANAGER: _WORK | {Action.MANAGE_FINDINGS, Action.PREVIEW_BILLING},
+    Role.SERVICE_MANAGER: _WORK | {Action.MANAGE_FINDINGS, Action.PREVIEW_BILLING, Action.VIEW_PROFIT},
     Role.TECHNICIAN: _WORK,
 }
 

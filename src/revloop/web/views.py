@@ -201,9 +201,12 @@ def findings(
     code: str | None = None,
     severity: str | None = None,
     limit: int = 500,
+    finding_id: int | None = None,
 ) -> FindingList:
     f = t.findings
     query = sa.select(f)
+    if finding_id is not None:
+        query = query.where(f.c.id == finding_id)
     if state:
         query = query.where(f.c.state == state)
     if code:
@@ -244,7 +247,7 @@ def finding(app: App, finding_id: int) -> FindingOut | None:
         exists = conn.execute(sa.select(t.findings.c.id).where(t.findings.c.id == finding_id)).first()
     if exists is None:
         return None
-    listed = findings(app, state=None, limit=100_000).findings
+    listed = findings(app, state=None, finding_id=finding_id).findings
     return next((f for f in listed if f.id == finding_id), None)
 
 
@@ -258,10 +261,28 @@ def change_finding(
 # -- invoices -----------------------------------------------------------------------------------
 
 
-def invoices(app: App, period: Period | None) -> InvoiceList:
-    rows = run.invoice_rows(app, period)
+#: invoices a page (or an API response) shows at once
+INVOICES_PER_PAGE = 200
+
+
+def invoices(
+    app: App, period: Period | None, page: int = 1, per_page: int = INVOICES_PER_PAGE
+) -> InvoiceList:
+    inv = t.invoices
+    with app.engine.connect() as conn:
+        ours = sa.select(sa.func.count()).select_from(inv).where(inv.c.origin == "revloop")
+        if period is not None:
+            ours = ours.where(inv.c.period_start == period.start)
+        count = int(conn.execute(ours).scalar_one())
+    pages = max(1, -(-count // per_page))
+    page = min(max(page, 1), pages)
+    rows = run.invoice_rows(app, period, limit=per_page, offset=(page - 1) * per_page)
     return InvoiceList(
         period=month_text(period) if period else None,
+        count=count,
+        page=page,
+        pages=pages,
+        per_page=per_page,
         invoices=[
             InvoiceOut(
                 key=r["key"],
@@ -301,7 +322,7 @@ def invoice_pdf(app: App, key: str, now: datetime) -> tuple[str, bytes] | None:
     period = Period.month(start.year, start.month)
     templates = app.settings.home / "templates"
     renderer = PdfRenderer(templates if templates.exists() else None)
-    docs = [d for d in documents._documents(app, period, renderer, today(app, now)) if d.key == key]
+    docs = [d for d in documents._documents(app, period, renderer, today(app, now), key) if d.key == key]
     if not docs:
         return None
     doc = docs[0]

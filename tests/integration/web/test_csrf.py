@@ -37,6 +37,7 @@ def test_unsafe_routes_need_the_token(
         finding = conn.execute(sa.select(t.findings.c.id)).scalars().first()
         key = conn.execute(sa.select(t.invoices.c.key)).scalars().first()
     values = {"finding_id": str(finding), "period": PERIOD, "invoice_key": str(key)}
+    values |= {"name": "technician", "agent": "alice"}
     before = _state(store)
     unsafe = [r for r in routes(web) if r.unsafe]
     assert len(unsafe) >= 9

@@ -32,7 +32,15 @@ def _values(store: App) -> dict[str, str]:
             .first()
         )
     assert finding is not None and key is not None
-    return {"finding_id": str(finding), "period": PERIOD, "invoice_key": key}
+    return {
+        "finding_id": str(finding),
+        "period": PERIOD,
+        "invoice_key": key,
+        "code": "acme",
+        "customer": "acme",
+        "name": "technician",
+        "agent": "alice",
+    }
 
 
 def _leaks(text: str, figures: set[str]) -> list[str]:

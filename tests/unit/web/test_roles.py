@@ -26,6 +26,7 @@ def test_the_rest_of_the_matrix() -> None:
     assert allowed(Role.SERVICE_MANAGER) == [
         "view_work",
         "view_findings",
+        "view_profit",
         "manage_findings",
         "preview_billing",
     ]

@@ -290,6 +290,7 @@ time_entries = sa.Table(
         "billing_state in ('unbilled','invoiced','covered','written_off','not_billable')", name="state"
     ),
     sa.Index("ix_time_entries_customer_date", "customer_id", "work_date"),
+    sa.Index("ix_time_entries_state_date", "billing_state", "work_date", "minutes"),
 )
 
 expenses = sa.Table(
@@ -463,6 +464,7 @@ invoices = sa.Table(
     _ts("created_at", nullable=False),
     sa.UniqueConstraint("origin", "external_id"),
     sa.Index("ix_invoices_period", "period_start", "customer_id"),
+    sa.Index("ix_invoices_reference", "reference"),
 )
 
 invoice_lines = sa.Table(

@@ -12,14 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SALT = "revloop"
 FORMATS = ("png", "svg")
@@ -40,6 +36,17 @@ class Series:
     values: Sequence[Decimal | None]
 
 
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, imported when a chart is first drawn (it takes a
+    second, which every other command would otherwise pay at start)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _float(value: Decimal | None) -> float:
     return float(value) if value is not None else float("nan")
 
@@ -54,7 +61,7 @@ def _save(fig: Figure, directory: Path, name: str) -> list[Path]:
         )
         fig.savefig(path, format=fmt, metadata=metadata, dpi=100)
         written.append(path)
-    plt.close(fig)
+    _pyplot().close(fig)
     return written
 
 
@@ -62,6 +69,7 @@ def profit_per_client(
     labels: Sequence[str], profits: Sequence[Decimal], currency: str, directory: Path, title: str
 ) -> list[Path]:
     """A horizontal bar per client: its margin (losses in red)."""
+    plt = _pyplot()
     with plt.rc_context(STYLE):
         height = max(2.5, 0.35 * len(labels) + 1.2)
         fig, ax = plt.subplots(figsize=(8, height))
@@ -80,6 +88,7 @@ def profit_per_client(
 
 def margin_trend(months: Sequence[str], series: Sequence[Series], directory: Path, title: str) -> list[Path]:
     """Margin % per month, one line per series (the whole business, or each client)."""
+    plt = _pyplot()
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(8, 4))
         for n, s in enumerate(series):
@@ -106,8 +115,10 @@ def service_line_mix(
     currency: str,
     directory: Path,
     title: str,
+    ylabel: str | None = None,
 ) -> list[Path]:
-    """Revenue per month stacked by service line."""
+    """Revenue per month stacked by service line (or another figure, named by ``ylabel``)."""
+    plt = _pyplot()
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(8, 4))
         bottoms = [0.0] * len(months)
@@ -117,7 +128,7 @@ def service_line_mix(
             ax.bar(positions, heights, bottom=bottoms, label=line, color=PALETTE[n % len(PALETTE)])
             bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
         ax.set_xticks(positions, list(months), rotation=45)
-        ax.set_ylabel(f"revenue ({currency})")
+        ax.set_ylabel(ylabel or f"revenue ({currency})")
         ax.set_title(title)
         ax.legend(loc="best", fontsize=7)
         fig.tight_layout()

@@ -93,7 +93,7 @@ def bill_ahead(
     app: App, *, now: datetime, period: Period | None = None, actor: str = "revloop"
 ) -> AheadResult:
     """Draft the periodic invoices of the period now due (or of ``period`` when given)."""
-    from revloop.services.billing.run import _fingerprint, _stored_fingerprint, _write_lines
+    from revloop.services.billing.run import _fingerprint, _stored_fingerprint, _write_lines, invoice_values
 
     today = now.astimezone(ZoneInfo(app.settings.timezone)).date()
     target = period or due_period(today, app.settings.billing_invoice_days_ahead)
@@ -118,21 +118,7 @@ def bill_ahead(
         contracts = {c: i for c, i in conn.execute(sa.select(t.contracts.c.code, t.contracts.c.id))}
         for draft in drafts:
             row = conn.execute(sa.select(t.invoices).where(t.invoices.c.key == draft.key)).one_or_none()
-            values = {
-                "origin": "revloop",
-                "doc_type": "invoice",
-                "key": draft.key,
-                "customer_id": customers.get(draft.customer),
-                "contract_id": contracts.get(draft.contract or ""),
-                "period_start": target.start,
-                "period_end": target.end,
-                "currency": draft.currency,
-                "line_amount_types": draft.line_amount_types,
-                "reference": draft.key,
-                "subtotal": draft.subtotal,
-                "tax": draft.tax,
-                "total": draft.total,
-            }
+            values = invoice_values(draft, draft.key, target, customers, contracts)
             if row is None:
                 invoice_id = conn.execute(
                     t.invoices.insert()

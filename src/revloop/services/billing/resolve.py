@@ -230,14 +230,6 @@ def load_book(
     ratebook = _ratebook(conn, customer_codes, contract_codes, catalogue)
     type_codes = {r.id: r.code for r in conn.execute(sa.select(t.charge_types.c.id, t.charge_types.c.code))}
     agents = {r.id: r.name for r in conn.execute(sa.select(t.agents.c.id, t.agents.c.name))}
-    tickets = {
-        r.id: (r.halopsa_id or str(r.id), r.summary, r.service_line)
-        for r in conn.execute(
-            sa.select(t.tickets.c.id, t.tickets.c.halopsa_id, t.tickets.c.summary, t.tickets.c.service_line)
-        )
-    }
-    entries: list[TimeEntry] = []
-    mileage: list[MileageRecord] = []
     work = sa.select(t.time_entries).where(
         t.time_entries.c.work_date >= period.start,
         t.time_entries.c.work_date < period.end,
@@ -246,6 +238,21 @@ def load_book(
             t.time_entries.c.invoice_key.in_(billed_here(period)),
         ),
     )
+    if customer is not None:
+        work = work.where(t.time_entries.c.customer_id.in_(list(customer_codes)))
+    worked_on = sa.select(t.time_entries.c.ticket_id).where(  # the period's tickets, not every ticket
+        t.time_entries.c.work_date >= period.start, t.time_entries.c.work_date < period.end
+    )
+    tickets = {
+        r.id: (r.halopsa_id or str(r.id), r.summary, r.service_line)
+        for r in conn.execute(
+            sa.select(
+                t.tickets.c.id, t.tickets.c.halopsa_id, t.tickets.c.summary, t.tickets.c.service_line
+            ).where(t.tickets.c.id.in_(worked_on))
+        )
+    }
+    entries: list[TimeEntry] = []
+    mileage: list[MileageRecord] = []
     for r in conn.execute(work.order_by(t.time_entries.c.start_utc, t.time_entries.c.id)):
         code = customer_codes.get(r.customer_id)
         if code is None:
@@ -283,13 +290,19 @@ def load_book(
         )
         if r.mileage and r.mileage > 0:
             mileage.append(MileageRecord(f"{r.source_key}:mileage", code, r.work_date, r.mileage))
+
+    def mine(column: Any) -> Any:  # the customer's rows only, when one is asked for
+        return column.in_(list(customer_codes)) if customer is not None else sa.true()
+
     assets = tuple(
         CountedThing(str(r.id), customer_codes[r.customer_id], r.asset_type, r.since, r.until)
-        for r in conn.execute(sa.select(t.assets).where(t.assets.c.active.is_(True)))
+        for r in conn.execute(
+            sa.select(t.assets).where(t.assets.c.active.is_(True), mine(t.assets.c.customer_id))
+        )
         if r.customer_id in customer_codes
     )
     recurring = []
-    for r in conn.execute(sa.select(t.recurring_charges)):
+    for r in conn.execute(sa.select(t.recurring_charges).where(mine(t.recurring_charges.c.customer_id))):
         code = customer_codes.get(r.customer_id)
         if code is None:
             continue

@@ -396,6 +396,31 @@ def _credit_note(conn: Connection, outcome: BillResult, invoice: Any, now: datet
     outcome.credited.append(invoice.key)
 
 
+def invoice_values(
+    draft: DraftInvoice,
+    key: str,
+    period: Period,
+    customer_ids: dict[str, int],
+    contract_ids: dict[str, int],
+) -> dict[str, Any]:
+    """The ``invoices`` row of a draft of revloop's, kept under ``key``."""
+    return {
+        "origin": "revloop",
+        "doc_type": "invoice",
+        "key": key,
+        "customer_id": customer_ids.get(draft.customer),
+        "contract_id": contract_ids.get(draft.contract or ""),
+        "period_start": period.start,
+        "period_end": period.end,
+        "currency": draft.currency,
+        "line_amount_types": draft.line_amount_types,
+        "reference": key,
+        "subtotal": draft.subtotal,
+        "tax": draft.tax,
+        "total": draft.total,
+    }
+
+
 def _store(
     conn: Connection, outcome: BillResult, customer: str | None, now: datetime, actor: str, rebill: bool
 ) -> None:
@@ -404,21 +429,7 @@ def _store(
     contract_ids = {c: i for c, i in conn.execute(sa.select(t.contracts.c.code, t.contracts.c.id))}
 
     def values_for(draft: DraftInvoice, key: str) -> dict[str, Any]:
-        return {
-            "origin": "revloop",
-            "doc_type": "invoice",
-            "key": key,
-            "customer_id": customer_ids.get(draft.customer),
-            "contract_id": contract_ids.get(draft.contract or ""),
-            "period_start": period.start,
-            "period_end": period.end,
-            "currency": draft.currency,
-            "line_amount_types": draft.line_amount_types,
-            "reference": key,
-            "subtotal": draft.subtotal,
-            "tax": draft.tax,
-            "total": draft.total,
-        }
+        return invoice_values(draft, key, period, customer_ids, contract_ids)
 
     existing_query = sa.select(t.invoices).where(
         t.invoices.c.origin == "revloop",
@@ -474,17 +485,7 @@ def _store(
                 )
             outcome.locked.append(draft.key)
             continue
-        if _stored_fingerprint(conn, row.id, row) == _fingerprint(draft):
-            outcome.unchanged.append(draft.key)
-            continue
-        conn.execute(t.invoice_lines.delete().where(t.invoice_lines.c.invoice_id == row.id))
-        conn.execute(
-            t.invoices.update()
-            .where(t.invoices.c.id == row.id)
-            .values(status="draft", approved_by=None, approved_at=None, **values)
-        )
-        _write_lines(conn, row.id, draft, contract_ids)
-        outcome.updated.append(draft.key)
+        _refresh(conn, outcome, row, draft, values, contract_ids)
     for key, row in existing.items():
         if row.status in EDITABLE:
             conn.execute(t.invoices.delete().where(t.invoices.c.id == row.id))
@@ -653,8 +654,16 @@ def approve(
     return Approved(approved, already)
 
 
-def invoice_rows(app: App, period: Period | None = None, keys: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """revloop's invoices with their state, Xero ids and numbers, and both sides' totals."""
+def invoice_rows(
+    app: App,
+    period: Period | None = None,
+    keys: Iterable[str] = (),
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """revloop's invoices with their state, Xero ids and numbers, and both sides' totals (``limit``
+    of them from ``offset`` when given, in the same order)."""
     ours = t.invoices.alias("ours")
     theirs = t.invoices.alias("theirs")
     query = (
@@ -683,6 +692,8 @@ def invoice_rows(app: App, period: Period | None = None, keys: Iterable[str] = (
     )
     if period is not None:
         query = query.where(ours.c.period_start == period.start)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     wanted = set(keys)
     with app.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]

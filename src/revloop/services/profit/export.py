@@ -8,8 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-
 from revloop.adapters.render import charts
 from revloop.domain.issues import InputError
 from revloop.domain.profitability import ProfitRow, summarise
@@ -74,6 +72,8 @@ def _cell(value: Any) -> Any:
 
 def write_xlsx(report: ProfitReport, path: Path) -> Path:
     """Sheets: Profit (the rows asked for), Trend (the same by month), Issues."""
+    from openpyxl import Workbook
+
     book = Workbook()
     sheets = [("Profit", report.rows, False), ("Trend", report.trend, True)]
     first = True

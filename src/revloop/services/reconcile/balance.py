@@ -51,7 +51,7 @@ def balance(app: App, customer: str, *, now: datetime) -> dict[str, Any]:
     current = month_of(today)
     with app.engine.connect() as conn:
         row = _find_customer(conn, customer)
-        snapshot = load(conn, settings)
+        snapshot = load(conn, settings, documents=False)  # the contracts are enough here
         mine = {
             code: r
             for code, r in snapshot.contract_rows.items()
@@ -64,7 +64,7 @@ def balance(app: App, customer: str, *, now: datetime) -> dict[str, Any]:
             while period.start <= current.start:
                 months.append(period)
                 period = month_of(period.end)
-        rated = rate_months(conn, settings, snapshot, months)
+        rated = rate_months(conn, settings, snapshot, months, customer=(row.id, row.code))
     closing = rated.closing.get(current, {})
     contracts: list[dict[str, Any]] = []
     for code, r in sorted(mine.items()):

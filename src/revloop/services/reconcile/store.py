@@ -59,7 +59,8 @@ def fee_items(row: Any, settings: Settings) -> frozenset[str]:
     return frozenset(c for c in codes if c)
 
 
-def load(conn: Connection, settings: Settings) -> Snapshot:
+def load(conn: Connection, settings: Settings, documents: bool = True) -> Snapshot:
+    """Everything the checks read; without the invoices and their lines unless ``documents``."""
     ledger: dict[tuple[str, str], str] = {}
     for r in conn.execute(
         sa.select(t.external_ids.c.local_id, t.external_ids.c.system, t.external_ids.c.external_id).where(
@@ -104,7 +105,8 @@ def load(conn: Connection, settings: Settings) -> Snapshot:
     revloop: list[Document] = []
     xero_ids: dict[int, str] = {}
     halo_ids: dict[int, str] = {}
-    for r in conn.execute(sa.select(t.invoices).order_by(t.invoices.c.id)):
+    invoices = conn.execute(sa.select(t.invoices).order_by(t.invoices.c.id)) if documents else ()
+    for r in invoices:
         customer = customer_codes.get(r.customer_id) if r.customer_id is not None else None
         common: dict[str, Any] = {
             "customer": customer,

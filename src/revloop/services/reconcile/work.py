@@ -45,13 +45,15 @@ class RatedMonths:
 
 
 def _entries(
-    conn: Connection, snapshot: Snapshot, period: Period, lookups: _Lookups
+    conn: Connection, snapshot: Snapshot, period: Period, lookups: _Lookups, customer_id: int | None = None
 ) -> tuple[list[TimeEntry], list[EntryFacts]]:
     query = (
         sa.select(t.time_entries)
         .where(t.time_entries.c.work_date >= period.start, t.time_entries.c.work_date < period.end)
         .order_by(t.time_entries.c.start_utc, t.time_entries.c.id)
     )
+    if customer_id is not None:
+        query = query.where(t.time_entries.c.customer_id == customer_id)
     entries: list[TimeEntry] = []
     facts: list[EntryFacts] = []
     for r in conn.execute(query):
@@ -102,18 +104,14 @@ class _Lookups:
     tickets: dict[int, tuple[str | None, str, str | None]]
 
 
-def _lookups(conn: Connection) -> _Lookups:
+def _lookups(conn: Connection, customer_id: int | None = None) -> _Lookups:
+    tickets = sa.select(t.tickets.c.id, t.tickets.c.halopsa_id, t.tickets.c.summary, t.tickets.c.service_line)
+    if customer_id is not None:
+        tickets = tickets.where(t.tickets.c.customer_id == customer_id)
     return _Lookups(
         {r.id: r.code for r in conn.execute(sa.select(t.charge_types.c.id, t.charge_types.c.code))},
         {r.id: r.name for r in conn.execute(sa.select(t.agents.c.id, t.agents.c.name))},
-        {
-            r.id: (r.halopsa_id or str(r.id), r.summary, r.service_line)
-            for r in conn.execute(
-                sa.select(
-                    t.tickets.c.id, t.tickets.c.halopsa_id, t.tickets.c.summary, t.tickets.c.service_line
-                )
-            )
-        },
+        {r.id: (r.halopsa_id or str(r.id), r.summary, r.service_line) for r in conn.execute(tickets)},
     )
 
 
@@ -159,21 +157,24 @@ def rate_months(
     snapshot: Snapshot,
     periods: Sequence[Period],
     progress: Progress | None = None,
+    customer: tuple[int, str] | None = None,
 ) -> RatedMonths:
-    """Rate ``periods`` (consecutive months, oldest first), chaining contract balances."""
+    """Rate ``periods`` (consecutive months, oldest first), chaining contract balances; only the
+    work of ``customer`` (its id and code) when given: customers are rated independently."""
     out = RatedMonths(tuple(periods))
     if not periods:
         return out
-    resolved = load_book(conn, settings, periods[0])
+    customer_id = customer[0] if customer else None
+    resolved = load_book(conn, settings, periods[0], customer[1] if customer else None)
     out.issues.extend(resolved.issues)
     base = _itemised(resolved.book)
     out.base = base
-    lookups = _lookups(conn)
+    lookups = _lookups(conn, customer_id)
     opening: dict[str, Decimal] = {}
     for period in periods:
         if progress is not None:
             progress(f"rating {period.start:%Y-%m}")
-        entries, facts = _entries(conn, snapshot, period, lookups)
+        entries, facts = _entries(conn, snapshot, period, lookups, customer_id)
         for f in facts:
             out.entries[f.entry] = f
             out.work_periods[f.entry] = period
