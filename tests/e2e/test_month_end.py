@@ -5,48 +5,23 @@ preview on every invoice."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from tests.simulator_process import small_simulator
+
 from .test_cli import revloop
 
 
 @pytest.fixture(scope="module")
 def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:  # type: ignore[type-arg]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REVLOOP_")}
-    env.update({"REVLOOP_HOME": str(tmp_path_factory.mktemp("sim")), "NO_COLOR": "1"})
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "revloop",
-            "simulate",
-            "--port",
-            "0",
-            "--size",
-            "small",
-            "--halopsa-rate-limit",
-            "100000",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    assert server.stdout is not None
-    try:
-        yield json.loads(server.stdout.readline())
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        server.stdout.close()
+    with small_simulator(tmp_path_factory.mktemp("sim")) as info:
+        yield info
 
 
 def _ok(result: subprocess.CompletedProcess[str]) -> str:

@@ -3,7 +3,6 @@ the first run syncs both systems; a Xero webhook mark makes the next run sync ag
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from revloop.services.sync.marks import Mark, record_marks
+from tests.simulator_process import small_simulator
 
 
 def revloop(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -28,33 +28,8 @@ def revloop(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 @pytest.fixture(scope="module")
 def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REVLOOP_")}
-    env.update({"REVLOOP_HOME": str(tmp_path_factory.mktemp("sim")), "NO_COLOR": "1"})
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "revloop",
-            "simulate",
-            "--port",
-            "0",
-            "--size",
-            "small",
-            "--halopsa-rate-limit",
-            "100000",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    assert server.stdout is not None
-    try:
-        yield json.loads(server.stdout.readline())
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        server.stdout.close()
+    with small_simulator(tmp_path_factory.mktemp("sim")) as info:
+        yield info
 
 
 def test_watch_once_syncs_and_a_webhook_mark_syncs_again(simulator: dict[str, Any], tmp_path: Path) -> None:
