@@ -22,7 +22,9 @@ from revloop.web import auth
 from revloop.web.errors import PasswordRejected
 from revloop.web.roles import LABELS, MATRIX, Action, Role, parse_role
 
-app = typer.Typer(help="Users of the web dashboard: add, list, change roles, disable.", no_args_is_help=True)
+app = typer.Typer(
+    help="Users of the web dashboard: add, list, change roles, disable and enable.", no_args_is_help=True
+)
 out = Console()
 
 ROLE_HELP = "admin, finance, service_manager or technician."
@@ -128,6 +130,18 @@ def disable(name: Annotated[str, typer.Argument(help="The user.")]) -> None:
     finally:
         application.close()
     out.print(f"{user.name} is disabled and signed out everywhere.")
+
+
+@app.command("enable")
+def enable(name: Annotated[str, typer.Argument(help="The user.")]) -> None:
+    """Let a disabled user sign in again, with the role and password they had."""
+    application = build()
+    try:
+        require_current(application.engine)
+        user = auth.enable(application.engine, name, now=datetime.now(UTC), by="cli")
+    finally:
+        application.close()
+    out.print(f"{user.name} is enabled again as {LABELS[user.role]}.")
 
 
 @app.command("set-password")

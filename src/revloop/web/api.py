@@ -135,10 +135,16 @@ def findings(
     state: Annotated[str | None, Query(pattern="^(open|acknowledged|resolved|all)$")] = "open",
     code: Annotated[str | None, Query(max_length=64)] = None,
     severity: Annotated[str | None, Query(pattern="^(error|warning|info)$")] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page, 100 findings a page.")] = 1,
 ) -> FindingList:
-    """Findings, filtered by state (default open), code and severity."""
+    """Findings, filtered by state (default open), code and severity, most severe first, 100 a
+    page (``count`` and ``pages`` say how many there are)."""
     result = views.findings(
-        web(request).app, state=None if state == "all" else state, code=code or None, severity=severity
+        web(request).app,
+        state=None if state == "all" else state,
+        code=code or None,
+        severity=severity,
+        page=page,
     )
     return redact(result, session.role)
 

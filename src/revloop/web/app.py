@@ -75,6 +75,13 @@ def hours(value: Decimal | None) -> str:
     return f"{value.normalize():,f} h" if value == value.to_integral() else f"{value:,.2f} h"
 
 
+def quantity(value: Decimal | None) -> str:
+    """A quantity as people write it: 0.5, 2, 35.25 (never 0.5000)."""
+    if value is None:
+        return ""
+    return f"{value.normalize():,f}"
+
+
 def _templates(timezone: str) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     zone = ZoneInfo(timezone)
@@ -83,7 +90,11 @@ def _templates(timezone: str) -> Jinja2Templates:
         return value.astimezone(zone).strftime("%d %b %Y %H:%M") if value else "never"
 
     templates.env.filters.update(
-        money=money, hours=hours, when=when, urlquote=lambda s: quote(str(s), safe="")
+        money=money,
+        hours=hours,
+        quantity=quantity,
+        when=when,
+        urlquote=lambda s: quote(str(s), safe=""),
     )
     templates.env.globals.update(version=__version__)
     return templates

@@ -191,6 +191,21 @@ def disable(engine: Engine, name: str, *, now: datetime, by: str) -> User:
         return _user(conn.execute(sa.select(users).where(users.c.id == row.id)).one())
 
 
+def enable(engine: Engine, name: str, *, now: datetime, by: str) -> User:
+    """Let a disabled user sign in again, with the role and password they had; any lockout is
+    cleared."""
+    with engine.begin() as conn:
+        row = _find(conn, name)
+        if not row.active:
+            conn.execute(
+                users.update()
+                .where(users.c.id == row.id)
+                .values(active=True, failed_logins=0, locked_until=None)
+            )
+            audit.record(conn, at=now, actor=by, action="user.enable", entity="user", entity_id=row.name)
+        return _user(conn.execute(sa.select(users).where(users.c.id == row.id)).one())
+
+
 def set_password(engine: Engine, name: str, password: str, *, now: datetime, by: str) -> None:
     """A new password; ends the user's sessions and clears any lockout."""
     digest = hash_password(password)
@@ -257,6 +272,7 @@ __all__ = [
     "check_password",
     "count_active",
     "disable",
+    "enable",
     "hash_password",
     "list_users",
     "needs_rehash",

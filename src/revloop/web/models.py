@@ -198,6 +198,9 @@ class FindingList(Model):
     findings: list[FindingOut]
     codes: list[str]
     count: int = Field(description="How many findings match the filters.")
+    page: int = Field(default=1, description="This page (the last one when a later page was asked for).")
+    pages: int = Field(default=1, description="How many pages the findings fill.")
+    per_page: int = Field(default=100, description="Findings a page.")
 
 
 class AcknowledgeRequest(BaseModel):

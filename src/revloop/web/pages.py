@@ -166,12 +166,14 @@ def findings(
     code: Annotated[str, Query(max_length=64)] = "",
     severity: Annotated[str, Query(pattern="^(|error|warning|info)$")] = "",
     done: Annotated[str, Query(pattern="^(|acknowledged|resolved)$")] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     data = views.findings(
         web(request).app,
         state=None if state == "all" else state,
         code=code or None,
         severity=severity or None,
+        page=page,
     )
     filters = {"state": state, "code": code, "severity": severity}
     return render(
@@ -180,7 +182,8 @@ def findings(
         session,
         data=redact(data, session.role),
         filters=filters,
-        query=urlencode(filters),
+        query=urlencode({**filters, "page": data.page}),
+        filter_query=urlencode(filters),
         states=(*views.STATES, "all"),
         severities=views.SEVERITIES,
         done=done,
@@ -189,7 +192,7 @@ def findings(
 
 
 def _back_to_findings(query: str, done: str) -> RedirectResponse:
-    allowed = {k: v for k, v in _parse_query(query).items() if k in ("state", "code", "severity")}
+    allowed = {k: v for k, v in _parse_query(query).items() if k in ("state", "code", "severity", "page")}
     return _see_other("/findings?" + urlencode({**allowed, "done": done}))
 
 

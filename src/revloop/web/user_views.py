@@ -57,7 +57,9 @@ class UserIn(BaseModel):
 
 class UserPatch(BaseModel):
     role: Role | None = None
-    active: bool | None = Field(None, description="false disables the user (there is no enabling again).")
+    active: bool | None = Field(
+        None, description="false disables the user (signing them out everywhere); true enables them again."
+    )
     password: str | None = Field(
         None,
         max_length=auth.MAX_PASSWORD,
@@ -103,14 +105,12 @@ def _new_password(password: str, again: str | None) -> str:
 
 
 def change(app: App, name: str, patch: UserPatch, *, by: str, now: datetime) -> None:
-    """Apply a PATCH: a new password, a new role, then disabling (each refused as the CLI refuses it)."""
+    """Apply a PATCH: enabling, a new password, a new role, then disabling (each refused as the CLI
+    refuses it)."""
     if patch.role is None and patch.active is None and patch.password is None:
-        raise InputError("nothing to change", hint="send role, active (false) or password")
+        raise InputError("nothing to change", hint="send role, active or password")
     if patch.active is True:
-        one(app, name, now)  # 404 for an unknown user
-        raise InputError(
-            "a disabled user cannot be enabled again", hint="add them under a new name, or keep them active"
-        )
+        auth.enable(app.engine, name, now=now, by=by)
     if patch.password is not None:
         auth.set_password(app.engine, name, _new_password(patch.password, None), now=now, by=by)
     if patch.role is not None:
@@ -127,6 +127,7 @@ DONE = {
     "added": "User added.",
     "role": "Role changed; it applies to their next request.",
     "disabled": "User disabled and signed out everywhere.",
+    "enabled": "User enabled: they can sign in again with their password.",
     "password": "New password set; their sessions were ended.",
 }
 
@@ -137,7 +138,7 @@ DONE = {
 def users_page(
     request: Request,
     session: Annotated[Session, Depends(require(Action.MANAGE_USERS))],
-    done: Annotated[str, Query(pattern="^(|added|role|disabled|password)$")] = "",
+    done: Annotated[str, Query(pattern="^(|added|role|disabled|enabled|password)$")] = "",
 ) -> Response:
     ctx = web(request)
     return render(
@@ -201,6 +202,15 @@ def disable_page(
     if name.strip() == session.name:
         return _see_other("/login")
     return _see_other("/users?done=disabled")
+
+
+@pages.post("/users/{name}/enable")
+def enable_page(
+    request: Request, name: UserName, session: Annotated[Session, Depends(require(Action.MANAGE_USERS))]
+) -> Response:
+    ctx = web(request)
+    auth.enable(ctx.app.engine, name, now=ctx.clock(), by=session.name)
+    return _see_other("/users?done=enabled")
 
 
 @pages.post("/users/{name}/password")

@@ -193,6 +193,8 @@ def known_periods(app: App) -> list[PeriodState]:
 
 # -- findings -----------------------------------------------------------------------------------
 
+FINDINGS_PER_PAGE = 100
+
 
 def findings(
     app: App,
@@ -200,9 +202,11 @@ def findings(
     state: str | None = "open",
     code: str | None = None,
     severity: str | None = None,
-    limit: int = 500,
+    page: int = 1,
+    per_page: int = FINDINGS_PER_PAGE,
     finding_id: int | None = None,
 ) -> FindingList:
+    """The findings matching the filters, most severe first, ``per_page`` a page."""
     f = t.findings
     query = sa.select(f)
     if finding_id is not None:
@@ -215,8 +219,11 @@ def findings(
         query = query.where(f.c.severity == severity)
     order = sa.case({"error": 0, "warning": 1, "info": 2}, value=f.c.severity, else_=3)
     with app.engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-        rows = list(conn.execute(query.order_by(order, f.c.code, f.c.id).limit(limit)))
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one())
+        pages = max(1, -(-total // per_page))
+        page = min(max(page, 1), pages)
+        ordered = query.order_by(order, f.c.code, f.c.id)
+        rows = list(conn.execute(ordered.limit(per_page).offset((page - 1) * per_page)))
         codes = [c for (c,) in conn.execute(sa.select(f.c.code).distinct().order_by(f.c.code))]
     return FindingList(
         findings=[
@@ -238,7 +245,10 @@ def findings(
             for r in rows
         ],
         codes=codes,
-        count=int(total),
+        count=total,
+        page=page,
+        pages=pages,
+        per_page=per_page,
     )
 
 
@@ -304,12 +314,10 @@ def invoices(
 
 
 def invoice_pdf(app: App, key: str, now: datetime) -> tuple[str, bytes] | None:
-    """The invoice ``key`` as a PDF (rendered now from the stored invoice): (file name, bytes)."""
-    import tempfile
-    from pathlib import Path
-
+    """The invoice ``key`` as a PDF (from the stored invoice as it is now): (file name, bytes)."""
     from revloop.adapters.render.pdf import PdfRenderer
     from revloop.services import documents
+    from revloop.web import pdf_cache
 
     with app.engine.connect() as conn:
         start = conn.execute(
@@ -327,9 +335,7 @@ def invoice_pdf(app: App, key: str, now: datetime) -> tuple[str, bytes] | None:
         return None
     doc = docs[0]
     name = (doc.number if doc.status == "posted" else doc.key.replace(":", "_")).replace("/", "-")
-    with tempfile.TemporaryDirectory(prefix="revloop-web-") as folder:
-        path = renderer.invoice_pdf(doc, Path(folder) / f"{name}.pdf")
-        return f"{name}.pdf", path.read_bytes()
+    return f"{name}.pdf", pdf_cache.invoice_pdf(renderer, doc, pdf_cache.folder_of(app.settings.home))
 
 
 # -- billing ------------------------------------------------------------------------------------

@@ -62,6 +62,10 @@ def test_add_list_set_role_disable(home: Path, run: Callable[..., tuple[int, str
         with engine.connect() as conn:
             rows = dict(conn.execute(sa.select(t.users.c.name, t.users.c.active)).all())
         assert rows == {"Ann": True, "Bob": False}
+        code, out = run("user", "enable", "Bob")
+        assert code == 0 and "Bob is enabled again as Technician" in out
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(t.users.c.active).where(t.users.c.name == "Bob")).scalar_one()
         with engine.connect() as conn:
             entries = list(
                 conn.execute(sa.select(t.audit_journal.c.action).order_by(t.audit_journal.c.id)).scalars()
@@ -71,6 +75,7 @@ def test_add_list_set_role_disable(home: Path, run: Callable[..., tuple[int, str
             "user.add",
             "user.set_role",
             "user.disable",
+            "user.enable",
         ]
     finally:
         engine.dispose()

@@ -110,7 +110,12 @@ def test_add_change_role_reset_password_disable_on_the_page(
     refused = ann.post("/api/session", json={"name": "ann", "password": NEW_PASSWORD})
     assert refused.status_code == 401
     shown = admin.get("/users?done=disabled").text
-    assert "User disabled" in shown and "disabled</td>" in shown
+    assert "User disabled" in shown and "disabled</td>" in shown and 'aria-label="Enable ann"' in shown
+    enabled = admin.post("/users/ann/enable", data={"csrf_token": token})
+    assert enabled.status_code == 303 and enabled.headers["location"] == "/users?done=enabled"
+    sign_in(ann, "ann", NEW_PASSWORD)  # the same password as before
+    assert ann.get("/api/session").json()["role"] == "technician"  # the role she had
+    assert "User enabled" in admin.get("/users?done=enabled").text
     with store.engine.connect() as conn:
         actions = list(
             conn.execute(
@@ -119,7 +124,7 @@ def test_add_change_role_reset_password_disable_on_the_page(
                 .order_by(t.audit_journal.c.id)
             ).scalars()
         )
-    assert actions == ["user.add", "user.set_role", "user.password", "user.disable"]
+    assert actions == ["user.add", "user.set_role", "user.password", "user.disable", "user.enable"]
     ann.close()
 
 
@@ -153,7 +158,7 @@ def test_the_api(client_for: Callable[[Role], TestClient]) -> None:
     assert short.status_code == 400 and short.json()["error"]["code"] == "user.password"
     assert admin.patch("/api/users/bea", json={}).status_code == 400
     assert admin.patch("/api/users/nobody", json={"role": "admin"}).status_code == 404
-    assert admin.patch("/api/users/bea", json={"active": True}).status_code == 400
+    assert admin.patch("/api/users/bea", json={"active": True}).json()["active"] is True  # already
     changed = admin.patch("/api/users/bea", json={"password": NEW_PASSWORD, "role": "finance"})
     assert changed.status_code == 200 and changed.json()["role"] == "finance"
     # a lockout shows, and a new password lifts it
@@ -171,6 +176,8 @@ def test_the_api(client_for: Callable[[Role], TestClient]) -> None:
     assert lifted["locked"] is False
     disabled = admin.patch("/api/users/bea", json={"active": False})
     assert disabled.status_code == 200 and disabled.json()["active"] is False
+    again = admin.patch("/api/users/bea", json={"active": True})
+    assert again.status_code == 200 and again.json()["active"] is True
 
 
 def test_forms_need_the_csrf_token(store: App, client_for: Callable[[Role], TestClient]) -> None:
@@ -180,6 +187,7 @@ def test_forms_need_the_csrf_token(store: App, client_for: Callable[[Role], Test
         ("/users", {"name": "eve", "role": "admin", "password": PASSWORD, "password_again": PASSWORD}),
         ("/users/technician/role", {"role": "admin"}),
         ("/users/technician/disable", {}),
+        ("/users/technician/enable", {}),
         ("/users/technician/password", {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD}),
         ("/settings/rates", {"charge_type": "remote", "effective_from": "2026-12-01", "hourly_rate": "1"}),
         ("/settings/costs", {"agent": "alice", "effective_from": "2026-12-01", "salary": "1"}),

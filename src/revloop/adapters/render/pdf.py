@@ -89,6 +89,10 @@ class PdfRenderer:
     def invoice_pdf(self, doc: InvoiceDocument, target: Path) -> Path:
         return self._write(self.invoice_html(doc), target)
 
+    def html_pdf(self, html: str, target: Path) -> Path:
+        """``html`` (from ``invoice_html``) as a PDF at ``target``."""
+        return self._write(html, target)
+
     def report_pdf(self, report: BillingReport, target: Path) -> Path:
         env = self._env(None)
         html = env.get_template("report.html").render(
