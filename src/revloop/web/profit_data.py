@@ -12,7 +12,6 @@ fingerprint again, so a change in the store is never answered from an older mode
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 import threading
 from collections import OrderedDict
@@ -34,6 +33,7 @@ from revloop.domain.periods import Period
 from revloop.domain.profitability import Work
 from revloop.services.profit.loading import months_of
 from revloop.services.profit.report import Model, build
+from revloop.services.store_state import fingerprint
 
 ZERO = Decimal(0)
 KEEP = 8  # models (and chart sets) kept per dashboard
@@ -181,70 +181,6 @@ def compute(app: App, period: Period, method: str | None) -> Computed:
         model = build(conn, app.settings, period, method, work_reader=reader)
     reader.recount(model)
     return Computed(model, reader.by_item)
-
-
-# -- the fingerprint ---------------------------------------------------------------------------
-
-#: large tables: their row count and newest id (in-place changes to them come from a sync, which
-#: moves the sync watermarks)
-_COUNTED = (
-    t.time_entries,
-    t.tickets,
-    t.invoice_lines,
-    t.invoices,
-    t.expenses,
-    t.items_issued,
-    t.item_lots,
-    t.customers,
-    t.agents,
-    t.pnl_lines,
-    t.external_ids,
-    t.contracts,
-)
-#: small tables changed in place by people (costs set, contract set, ...): their contents
-_READ = (
-    sa.select(t.agent_costs).order_by(t.agent_costs.c.id),
-    sa.select(
-        t.contracts.c.id,
-        t.contracts.c.code,
-        t.contracts.c.customer_id,
-        t.contracts.c.kind,
-        t.contracts.c.start,
-        t.contracts.c.end,
-        t.contracts.c.item_code,
-        t.contracts.c.service_lines,
-    ).order_by(t.contracts.c.id),
-    sa.select(t.charge_types.c.id, t.charge_types.c.item_code, t.charge_types.c.service_line).order_by(
-        t.charge_types.c.id
-    ),
-    sa.select(t.items.c.id, t.items.c.code, t.items.c.service_line).order_by(t.items.c.id),
-    sa.select(t.sync_watermarks),
-    sa.select(t.customers.c.id, t.customers.c.code, t.customers.c.name).order_by(t.customers.c.id),
-    sa.select(t.agents.c.id, t.agents.c.name).order_by(t.agents.c.id),
-    sa.select(
-        t.invoices.c.status,
-        t.invoices.c.doc_type,
-        sa.func.count(),
-        sa.func.sum(t.invoices.c.subtotal),
-        sa.func.max(t.invoices.c.source_updated_at),
-        sa.func.max(t.invoices.c.posted_at),
-    )
-    .group_by(t.invoices.c.status, t.invoices.c.doc_type)
-    .order_by(t.invoices.c.status, t.invoices.c.doc_type),
-)
-
-
-def fingerprint(conn: Connection) -> str:
-    digest = hashlib.sha256()
-    counts = sa.select(
-        *[sa.select(sa.func.count()).select_from(table).scalar_subquery() for table in _COUNTED],
-        *[sa.select(sa.func.max(table.c.id)).scalar_subquery() for table in _COUNTED],
-    )
-    digest.update(repr(tuple(conn.execute(counts).one())).encode())
-    for query in _READ:
-        for row in conn.execute(query):
-            digest.update(repr(tuple(row)).encode())
-    return digest.hexdigest()
 
 
 # -- the models kept -----------------------------------------------------------------------------
