@@ -41,8 +41,11 @@ sysdeps:
 	  echo "Missing Debian packages:$$missing"; echo "Install them with: sudo apt-get install$$missing"; exit 1; \
 	fi
 
+# Two workers (the machine has two cores); a test module's tests stay together in one worker.
+TEST_WORKERS ?= 2
+
 test: venv sysdeps
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=10
 
 lint: venv
 	$(VENV)/bin/ruff check src tests bench

@@ -16,6 +16,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+# The command line's tables take the terminal's width; the tests read whole tables whatever the
+# terminal (or its absence, as in a test worker) is.
+os.environ["COLUMNS"] = "200"
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
