@@ -674,6 +674,7 @@ notifications = sa.Table(
     sa.Column("last_error", sa.Text),
     _ts("created_at", nullable=False),
     _ts("sent_at"),
+    _ts("last_attempt_at"),
     sa.UniqueConstraint("fingerprint", "channel", "recipient"),
 )
 

@@ -34,6 +34,7 @@ class Queued:
     last_error: str | None
     created_at: datetime
     item: Item
+    last_attempt_at: datetime | None = None
 
 
 def _wanted(recipient: Recipient) -> sa.ColumnElement[bool]:
@@ -94,6 +95,7 @@ def waiting(conn: Connection, recipient: Recipient, *, max_attempts: int | None 
             notifications.c.attempts,
             notifications.c.last_error,
             notifications.c.created_at,
+            notifications.c.last_attempt_at,
             findings.c.fingerprint,
             findings.c.code,
             findings.c.severity,
@@ -129,7 +131,7 @@ def waiting(conn: Connection, recipient: Recipient, *, max_attempts: int | None 
             r.state,
             r.first_seen,
         )
-        out.append(Queued(r.id, r.status, r.attempts, r.last_error, r.created_at, item))
+        out.append(Queued(r.id, r.status, r.attempts, r.last_error, r.created_at, item, r.last_attempt_at))
     return out
 
 
@@ -164,16 +166,27 @@ def mark_sent(conn: Connection, ids: Sequence[int], now: datetime) -> None:
         conn.execute(
             notifications.update()
             .where(notifications.c.id.in_(list(ids[start : start + CHUNK])))
-            .values(status="sent", sent_at=now, attempts=notifications.c.attempts + 1, last_error=None)
+            .values(
+                status="sent",
+                sent_at=now,
+                attempts=notifications.c.attempts + 1,
+                last_error=None,
+                last_attempt_at=now,
+            )
         )
 
 
-def mark_failed(conn: Connection, ids: Sequence[int], error: str) -> None:
+def mark_failed(conn: Connection, ids: Sequence[int], error: str, now: datetime) -> None:
     for start in range(0, len(ids), CHUNK):
         conn.execute(
             notifications.update()
             .where(notifications.c.id.in_(list(ids[start : start + CHUNK])))
-            .values(status="failed", attempts=notifications.c.attempts + 1, last_error=error[:2000])
+            .values(
+                status="failed",
+                attempts=notifications.c.attempts + 1,
+                last_error=error[:2000],
+                last_attempt_at=now,
+            )
         )
 
 

@@ -7,8 +7,8 @@ sends that one message again. The message carries the same ``Message-ID`` / ``Id
 both times, so a receiver that honours them shows it once.
 
 A failing channel marks its rows ``failed`` and is tried again on a later run (waiting longer after
-each failure, in this process); other recipients go on. After ``notify_max_attempts`` a row stays
-failed and is listed by ``revloop notify pending``.
+each failure, counted from the store, so a restart keeps the wait); other recipients go on. After
+``notify_max_attempts`` a row stays failed and is listed by ``revloop notify pending``.
 """
 
 from __future__ import annotations
@@ -108,22 +108,25 @@ def digest_due(last: datetime | None, now: datetime, zone: ZoneInfo, hour: int) 
     return last is None or last.astimezone(zone).date() < local.date()
 
 
+def retry_at(rows: Sequence[queue.Queued]) -> datetime | None:
+    """When a recipient whose waiting notifications are ``rows`` may be tried again: after its last
+    failed try, 1 minute after one failure, doubling with each further one, at most an hour
+    (``None``: nothing failed, try now). Worked out from the store, so a restart keeps the wait."""
+    tried = [(r.attempts, r.last_attempt_at) for r in rows if r.status == "failed" and r.last_attempt_at]
+    if not tried:
+        return None
+    count = max(max(n for n, _at in tried), 1)
+    wait: timedelta = min(RETRY_FIRST * 2 ** (count - 1), RETRY_MAX)
+    last: datetime = max(at for _n, at in tried)
+    return last + wait
+
+
 class Notifier:
-    """Queues and sends notifications; keeps each recipient's retry wait while the process lives."""
+    """Queues and sends notifications; a recipient that failed waits before it is tried again."""
 
     def __init__(self, app: App, *, channels: Mapping[str, Channel] | None = None) -> None:
         self.app = app
         self.channels = dict(channels) if channels is not None else default_channels(app)
-        self._retry: dict[tuple[str, str], tuple[int, datetime]] = {}
-
-    def _retry_at(self, recipient: Recipient) -> datetime | None:
-        found = self._retry.get((recipient.channel, recipient.to))
-        return found[1] if found else None
-
-    def _failed(self, recipient: Recipient, now: datetime) -> None:
-        count = self._retry.get((recipient.channel, recipient.to), (0, now))[0] + 1
-        wait = min(RETRY_FIRST * 2 ** (count - 1), RETRY_MAX)
-        self._retry[(recipient.channel, recipient.to)] = (count, now + wait)
 
     def run(self, now: datetime, *, only: Sequence[Recipient] | None = None) -> NotifyReport:
         settings = self.app.settings
@@ -143,8 +146,8 @@ class Notifier:
             if recipient.mode == "digest" and not digest_due(last, now, zone, settings.notify_digest_hour):
                 report.waiting_digest += len(rows)
                 continue
-            retry_at = self._retry_at(recipient)
-            if retry_at is not None and now < retry_at:
+            after = retry_at(rows)
+            if after is not None and now < after:
                 report.backing_off += len(rows)
                 continue
             report.deliveries.append(self._deliver(recipient, rows, now))
@@ -167,13 +170,11 @@ class Notifier:
         except RevloopError as exc:
             line = exc.one_line()
             with self.app.engine.begin() as conn:
-                queue.mark_failed(conn, ids, line)
-            self._failed(recipient, now)
+                queue.mark_failed(conn, ids, line, now)
             log.warning("%s %s to %s not sent: %s", recipient.mode, _count(len(ids)), recipient.label, line)
             return Delivery(recipient, recipient.mode, len(ids), False, line)
         with self.app.engine.begin() as conn:
             queue.mark_sent(conn, ids, now)
-        self._retry.pop((recipient.channel, recipient.to), None)
         log.info("%s sent to %s: %s", recipient.mode, recipient.label, message.subject)
         return Delivery(recipient, recipient.mode, len(ids), True)
 
