@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -104,43 +105,37 @@ def list_users() -> None:
     out.print(f"Roles that see money: {sees_money}.", highlight=False)
 
 
+def _change(change: Callable[..., auth.User], name: str, *args: Any) -> auth.User:
+    """``change(engine, name, *args, now=..., by="cli")`` on a store at the current schema."""
+    application = build()
+    try:
+        require_current(application.engine)
+        return change(application.engine, name, *args, now=datetime.now(UTC), by="cli")
+    finally:
+        application.close()
+
+
 @app.command("set-role")
 def set_role(
     name: Annotated[str, typer.Argument(help="The user.")],
     role: Annotated[str, typer.Argument(help=ROLE_HELP)],
 ) -> None:
     """Change a user's role (it applies to their next request)."""
-    chosen = _role(role)
-    application = build()
-    try:
-        require_current(application.engine)
-        user = auth.set_role(application.engine, name, chosen, now=datetime.now(UTC), by="cli")
-    finally:
-        application.close()
+    user = _change(auth.set_role, name, _role(role))
     out.print(f"{user.name} is now {LABELS[user.role]}.")
 
 
 @app.command("disable")
 def disable(name: Annotated[str, typer.Argument(help="The user.")]) -> None:
     """Disable a user: they cannot sign in, and their open sessions end now."""
-    application = build()
-    try:
-        require_current(application.engine)
-        user = auth.disable(application.engine, name, now=datetime.now(UTC), by="cli")
-    finally:
-        application.close()
+    user = _change(auth.disable, name)
     out.print(f"{user.name} is disabled and signed out everywhere.")
 
 
 @app.command("enable")
 def enable(name: Annotated[str, typer.Argument(help="The user.")]) -> None:
     """Let a disabled user sign in again, with the role and password they had."""
-    application = build()
-    try:
-        require_current(application.engine)
-        user = auth.enable(application.engine, name, now=datetime.now(UTC), by="cli")
-    finally:
-        application.close()
+    user = _change(auth.enable, name)
     out.print(f"{user.name} is enabled again as {LABELS[user.role]}.")
 
 
