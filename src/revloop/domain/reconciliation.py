@@ -585,7 +585,7 @@ class Document:
     updated_at: datetime | None = None
     period: Period | None = None
     doc_type: str = "invoice"
-    external_id: str | None = None  # revloop: the Xero id it was posted as
+    external_id: str | None = None  # revloop: the Xero id it was posted as; halopsa: its xeroid
     posted_at: datetime | None = None
 
     @property
@@ -614,7 +614,8 @@ def match_documents(
     xero: Sequence[Document], halopsa: Sequence[Document], revloop: Sequence[Document]
 ) -> Matched:
     """A revloop document is its Xero copy by the Xero id it was posted as, else by its key in
-    the Reference. A HaloPSA invoice is its Xero copy by number, else by reference."""
+    the Reference. A HaloPSA invoice is its Xero copy by the Xero id HaloPSA recorded for it (its
+    ``xeroid``), else by number, else by reference."""
     invoices = [x for x in xero if x.doc_type == "invoice"]
     by_id = {x.id: x for x in invoices}
     by_number: dict[str, Document] = {}
@@ -635,8 +636,10 @@ def match_documents(
     for h in halopsa:
         if h.doc_type != "invoice":
             continue
-        found = (by_number.get(h.number) if h.number else None) or (
-            by_reference.get(h.reference) if h.reference else None
+        found = (
+            by_id.get(h.external_id.lower() if h.external_id else "")
+            or (by_number.get(h.number) if h.number else None)
+            or (by_reference.get(h.reference) if h.reference else None)
         )
         hp.append((h, found))
         if found is not None:

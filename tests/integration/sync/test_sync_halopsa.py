@@ -57,6 +57,16 @@ def test_a_full_sync_lands_every_record(world: World, store: Engine) -> None:
     travelled = {f"ct{a['chargerate']}" for a in world.msp.halopsa["actions"] if a.get("traveltime")}
     assert travelled and set(travel) == travelled  # the travel rate the actions name, per charge type
     assert set(travel.values()) == {travel_type}
+    with store.connect() as conn:  # HaloPSA's own record of each invoice's Xero copy
+        stored = dict(
+            conn.execute(
+                sa.select(tables.invoices.c.external_id, tables.invoices.c.xero_invoice_id).where(
+                    tables.invoices.c.origin == "halopsa"
+                )
+            ).all()
+        )
+    expected = {str(i["id"]): (i.get("xeroid") or "").lower() or None for i in world.msp.halopsa["invoice"]}
+    assert stored == expected and any(stored.values())
 
 
 def test_a_second_sync_with_nothing_changed_makes_one_call_per_resource(world: World, store: Engine) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -159,6 +160,18 @@ def test_documents_drift_mismatch_and_missing() -> None:
         ("xero.drift", ("xero:invoice:x1", "halopsa:invoice:1"), D("-10.00")),
         ("xero.drift", ("xero:invoice:x3", "halopsa:invoice:3"), D("-100.00")),
     ]
+
+
+def test_a_halopsa_invoice_is_its_xero_copy_by_its_xeroid_first() -> None:
+    xero = [
+        _doc("xero", "x1", "100", number="INV-0101"),  # renumbered in Xero
+        _doc("xero", "x2", "100", number="INV-7"),  # another invoice with HaloPSA's number
+    ]
+    halo = [_doc("halopsa", "7", "100", status="POSTED", number="INV-7", external_id="X1")]
+    matched = match_documents(xero, halo, [])
+    assert [(h.id, x.id if x else None) for h, x in matched.halopsa] == [("7", "x1")]
+    without = match_documents(xero, [replace(halo[0], external_id=None)], [])
+    assert [(h.id, x.id if x else None) for h, x in without.halopsa] == [("7", "x2")]  # by number
 
 
 def test_revloop_posted_invoices_drift_by_their_xero_id() -> None:

@@ -457,6 +457,7 @@ invoices = sa.Table(
     sa.Column("amount_due", Money2()),
     sa.Column("amount_paid", Money2()),
     sa.Column("corrects_invoice_id", sa.Integer, sa.ForeignKey("invoices.id")),
+    sa.Column("xero_invoice_id", sa.String(128)),  # halopsa: the Xero InvoiceID HaloPSA records
     sa.Column("approved_by", sa.String(128)),
     _ts("approved_at"),
     _ts("posted_at"),

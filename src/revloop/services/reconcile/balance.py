@@ -36,6 +36,11 @@ def _figure(value: Decimal | None, unit: str) -> str | None:
 
 def _find_customer(conn: sa.Connection, customer: str) -> Any:
     wanted = customer.strip()
+    by_code = list(conn.execute(sa.select(t.customers).where(t.customers.c.code.in_((wanted, f"c{wanted}")))))
+    for value in (wanted, f"c{wanted}"):  # a code read alone; the names need every customer
+        found = [r for r in by_code if r.code == value]
+        if len(found) == 1:
+            return found[0]
     rows = list(conn.execute(sa.select(t.customers)))
     for key, value in (("code", wanted), ("code", f"c{wanted}"), ("name", wanted.lower())):
         found = [r for r in rows if (r.code if key == "code" else r.name.lower()) == value]
@@ -51,7 +56,7 @@ def balance(app: App, customer: str, *, now: datetime) -> dict[str, Any]:
     current = month_of(today)
     with app.engine.connect() as conn:
         row = _find_customer(conn, customer)
-        snapshot = load(conn, settings, documents=False)  # the contracts are enough here
+        snapshot = load(conn, settings, documents=False, customer_id=row.id)  # its contracts are enough
         mine = {
             code: r
             for code, r in snapshot.contract_rows.items()

@@ -59,16 +59,37 @@ def fee_items(row: Any, settings: Settings) -> frozenset[str]:
     return frozenset(c for c in codes if c)
 
 
-def load(conn: Connection, settings: Settings, documents: bool = True) -> Snapshot:
-    """Everything the checks read; without the invoices and their lines unless ``documents``."""
-    ledger: dict[tuple[str, str], str] = {}
-    for r in conn.execute(
-        sa.select(t.external_ids.c.local_id, t.external_ids.c.system, t.external_ids.c.external_id).where(
-            t.external_ids.c.entity == "customer", t.external_ids.c.status == "confirmed"
+def load(
+    conn: Connection, settings: Settings, documents: bool = True, customer_id: int | None = None
+) -> Snapshot:
+    """Everything the checks read; without the invoices and their lines unless ``documents``.
+
+    With ``customer_id`` (and without documents): only what one customer's checks read — its
+    contracts and any other contract its time entries name, their customers, and its quotes."""
+    contract_query = sa.select(t.contracts)
+    customer_query = sa.select(t.customers)
+    quote_query = sa.select(t.quotes.c.customer_id, t.quotes.c.date, t.quotes.c.status)
+    if customer_id is not None:
+        if documents:
+            raise ValueError("a snapshot of one customer holds no documents")
+        named = sa.select(t.time_entries.c.contract_id).where(t.time_entries.c.customer_id == customer_id)
+        contract_query = contract_query.where(
+            sa.or_(t.contracts.c.customer_id == customer_id, t.contracts.c.id.in_(named))
         )
-    ):
+        theirs = sa.select(t.contracts.c.customer_id).where(t.contracts.c.id.in_(named))
+        customer_query = customer_query.where(
+            sa.or_(t.customers.c.id == customer_id, t.customers.c.id.in_(theirs))
+        )
+        quote_query = quote_query.where(t.quotes.c.customer_id == customer_id)
+    customer_rows = list(conn.execute(customer_query))
+    ledger_query = sa.select(
+        t.external_ids.c.local_id, t.external_ids.c.system, t.external_ids.c.external_id
+    ).where(t.external_ids.c.entity == "customer", t.external_ids.c.status == "confirmed")
+    if customer_id is not None:
+        ledger_query = ledger_query.where(t.external_ids.c.local_id.in_([r.code for r in customer_rows]))
+    ledger: dict[tuple[str, str], str] = {}
+    for r in conn.execute(ledger_query):
         ledger[(r.local_id, r.system)] = r.external_id
-    customer_rows = list(conn.execute(sa.select(t.customers)))
     customers: dict[str, CustomerInfo] = {}
     for r in customer_rows:
         halo = ledger.get((r.code, "halopsa"))
@@ -81,7 +102,7 @@ def load(conn: Connection, settings: Settings, documents: bool = True) -> Snapsh
             f"xero:contact:{contact}" if contact else None,
         )
     customer_codes = {r.id: r.code for r in customer_rows}
-    contract_rows = {r.code: r for r in conn.execute(sa.select(t.contracts))}
+    contract_rows = {r.code: r for r in conn.execute(contract_query)}
     contracts = {
         code: ContractTerms(
             contract_subject(r),
@@ -128,7 +149,9 @@ def load(conn: Connection, settings: Settings, documents: bool = True) -> Snapsh
         elif r.origin == "halopsa" and r.external_id:
             period = month_of(r.period_start) if r.period_start else None
             halo_ids[r.id] = r.external_id
-            halopsa.append(Document("halopsa", r.external_id, period=period, **common))
+            halopsa.append(
+                Document("halopsa", r.external_id, period=period, external_id=r.xero_invoice_id, **common)
+            )
         elif r.origin == "revloop" and r.key:
             period = Period(r.period_start, r.period_end) if r.period_start and r.period_end else None
             revloop.append(
@@ -192,7 +215,7 @@ def load(conn: Connection, settings: Settings, documents: bool = True) -> Snapsh
                 )
     quotes = [
         QuoteInfo(customer_codes.get(r.customer_id, ""), r.date, r.status)
-        for r in conn.execute(sa.select(t.quotes.c.customer_id, t.quotes.c.date, t.quotes.c.status))
+        for r in conn.execute(quote_query)
         if r.customer_id is not None
     ]
     closed = {

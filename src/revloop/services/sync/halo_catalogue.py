@@ -266,6 +266,7 @@ def sync_invoices(ctx: HaloContext) -> None:
                         "total": total,
                         "amount_due": money(num(raw, "amountdue"), "amountdue"),
                         "amount_paid": money(num(raw, "amountpaid"), "amountpaid"),
+                        "xero_invoice_id": clip((rec.xero_id or "").strip().lower(), 128) or None,
                         "source_updated_at": rec.updated_at,
                         "created_at": ctx.now,
                     }
