@@ -368,6 +368,11 @@ class Settings(BaseSettings):
         description="The dashboard's address as browsers reach it, e.g. https://revloop.example.com; Xero's "
         "redirect URI is this plus /connections/xero/callback. Empty = http://{host}:{port}.",
     )
+    web_warm: bool = Field(
+        True,
+        description="Compute the profitability figures, charts and cost model in the background when the "
+        "dashboard starts and soon after the store changes, so pages rarely wait for them.",
+    )
 
     # -- secrets ---------------------------------------------------------------------------
     secret_key: SecretStr | None = Field(

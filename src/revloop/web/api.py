@@ -3,7 +3,7 @@ same permissions as the pages; every response passes through ``models.redact``."
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 
@@ -22,6 +22,7 @@ from revloop.web.models import (
     AcknowledgeRequest,
     ApproveRequest,
     ApproveResult,
+    DraftDetail,
     ErrorBody,
     FindingList,
     FindingOut,
@@ -34,7 +35,7 @@ from revloop.web.models import (
     SessionInfo,
     redact,
 )
-from revloop.web.roles import LABELS, Action, allowed
+from revloop.web.roles import LABELS, Action, allowed, can
 from revloop.web.sessions import Session
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -201,36 +202,124 @@ def invoices(
     return redact(views.invoices(web(request).app, target, page), session.role)
 
 
-@router.get("/billing/{period}/preview", response_model=Preview, tags=["billing"])
+PREVIEW_COMPUTING: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": Preview,
+        "description": "Being computed in the background: ``state`` is computing, ``progress`` says how "
+        "far, the drafts are left out. Ask again until the answer is 200.",
+    }
+}
+
+
+@router.get(
+    "/billing/{period}/preview", response_model=Preview, tags=["billing"], responses=PREVIEW_COMPUTING
+)
 def preview(
     request: Request,
+    response: Response,
     period: PeriodPath,
     session: Annotated[Session, Depends(require(Action.PREVIEW_BILLING))],
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page, 50 drafts a page.")] = 1,
+    q: Annotated[str, Query(max_length=200, description="Only drafts whose customer or key holds it.")] = "",
+    sort: Annotated[
+        Literal["customer", "total", "total_asc", "hours"],
+        Query(
+            description="Order of the drafts: by customer, total (largest first; money roles only), "
+            "total_asc, or hours (most first)."
+        ),
+    ] = "customer",
 ) -> Preview:
-    """What billing the period would draft, each line with its explanation, and what Xero already
-    holds under each invoice key. Changes nothing."""
+    """What billing the period would draft: totals, hours, issues and findings, and one page of the
+    drafts with what Xero already holds under each invoice key (a draft's lines: ``GET
+    /api/billing/{period}/draft?key=``). Computed in the background from the store as it is, and kept
+    until the store changes: 202 with the progress while it is computed, 200 once ready. Changes
+    nothing."""
     ctx = web(request)
-    return redact(views.preview(ctx.app, views.parse_period(period), ctx.clock()), session.role)
+    data = views.preview(
+        ctx.billing,
+        views.parse_period(period),
+        page=page,
+        q=q,
+        sort=sort,
+        money=can(session.role, Action.VIEW_MONEY),
+    )
+    if data.state == "computing":
+        response.status_code = status.HTTP_202_ACCEPTED
+        data = data.model_copy(update={"drafts": []})
+    return redact(data, session.role)
 
 
-@router.post("/billing/{period}/approve", response_model=ApproveResult, tags=["billing"])
+@router.get(
+    "/billing/{period}/draft",
+    response_model=DraftDetail,
+    tags=["billing"],
+    responses={
+        202: {
+            "model": DraftDetail,
+            "description": "The period's first preview is being computed: ``draft`` is null.",
+        }
+    },
+)
+def draft(
+    request: Request,
+    response: Response,
+    period: PeriodPath,
+    session: Annotated[Session, Depends(require(Action.PREVIEW_BILLING))],
+    key: Annotated[str, Query(min_length=1, max_length=200, description="The draft's invoice key.")],
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page of lines, 200 a page.")] = 1,
+) -> DraftDetail:
+    """One draft of the period's preview: its lines, each with its explanation, and Xero's side
+    (``stale`` when the store changed since the preview; 404 when the preview has no such draft)."""
+    data = views.draft(web(request).billing, views.parse_period(period), key, page)
+    if data.draft is None:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return redact(data, session.role)
+
+
+@router.post(
+    "/billing/{period}/approve",
+    response_model=ApproveResult,
+    tags=["billing"],
+    responses={
+        202: {
+            "model": ApproveResult,
+            "description": "Approving the whole period in the background; poll "
+            "``GET /api/billing/{period}/approval``.",
+        }
+    },
+)
 def approve(
     request: Request,
+    response: Response,
     period: PeriodPath,
     body: ApproveRequest,
     session: Annotated[Session, Depends(require(Action.APPROVE))],
 ) -> ApproveResult:
-    """Keep the period's drafts and approve them (all, or the keys given). With the preview's
-    fingerprint, nothing is approved when the drafts changed since (409 billing.preview_stale)."""
-    ctx = web(request)
-    return views.approve(
-        ctx.app,
+    """Keep the drafts of the period's preview (without rating again) and approve them: the keys
+    given (200, done), or every draft of the period (202, in the background). Refused (409
+    billing.preview_stale) when the preview is not ready or the store changed since it was computed,
+    or since the ``fingerprint`` sent."""
+    result = views.approve(
+        web(request).billing,
         views.parse_period(period),
         keys=body.keys,
         fingerprint_seen=body.fingerprint,
         by=session.name,
-        now=ctx.clock(),
     )
+    if result.state == "running":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return result
+
+
+@router.get("/billing/{period}/approval", response_model=ApproveResult, tags=["billing"])
+def approval(
+    request: Request,
+    period: PeriodPath,
+    _session: Annotated[Session, Depends(require(Action.APPROVE))],
+) -> ApproveResult:
+    """The period's current (or last) approval from the dashboard: running with its progress, done,
+    failed, or idle."""
+    return views.approval(web(request).billing, views.parse_period(period))
 
 
 @router.post("/post", response_model=PostStatus, status_code=status.HTTP_202_ACCEPTED, tags=["posting"])

@@ -37,6 +37,7 @@ from revloop.web import (
     settings_views,
     user_views,
 )
+from revloop.web.billing_run import BillingRuns, Mode
 from revloop.web.deps import Web, session_of
 from revloop.web.errors import AuthRequired
 from revloop.web.posting import ClientFactory, Poster, default_clients
@@ -196,6 +197,8 @@ def create_app(
     session_idle: timedelta | None = None,
     session_lifetime: timedelta | None = None,
     public_url: str | None = None,
+    billing_runs: Mode = "process",
+    warm: bool | None = None,
 ) -> FastAPI:
     """The dashboard over ``app``'s store.
 
@@ -203,7 +206,10 @@ def create_app(
     connection, as ``revloop post``); ``clock`` gives the time (tests); ``secure_cookies`` forces the
     Secure flag on or off (default: ``[web] secure_cookies``; ``auto`` is on when the request came over
     https, e.g. via a TLS proxy); sessions last as ``[web]`` says unless given; ``public_url`` is the
-    address browsers reach (default ``[web] public_url``, else http://host:port)."""
+    address browsers reach (default ``[web] public_url``, else http://host:port); ``billing_runs``
+    says where billing previews are computed: in a worker process (default), a thread, or in the
+    request (which also approves in the request; tests); ``warm`` keeps the profitability figures
+    and the cost model computed in a thread while the server runs (default: ``[web] warm``)."""
     clock = clock or _now
     web_settings = app.settings
     if secure_cookies is None:
@@ -228,6 +234,7 @@ def create_app(
         secure_cookies=secure_cookies,
         idle=session_idle,
         lifetime=session_lifetime,
+        billing=BillingRuns(app, clock, mode=billing_runs),
     )
     application.state.public_url = (
         public_url or web_settings.web_public_url or f"http://{web_settings.web_host}:{web_settings.web_port}"
@@ -252,6 +259,7 @@ def create_app(
     application.include_router(connection_views.router)
     application.include_router(settings_views.router)
     application.include_router(user_views.router)
+    profit_views.keep_warm(application, app, clock, web_settings.web_warm if warm is None else warm)
     application.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return application
 

@@ -194,14 +194,6 @@ def contracts(
                 .group_by(t.quotes.c.customer_id)
             )
         }
-    terms = [
-        ContractTerms(
-            contract_subject(r), r.code, r.customer, r.kind, r.start, r.end, r.fee, r.billing, r.currency
-        )
-        for r in rows
-    ]
-    quotes = [QuoteInfo(r.customer, quoted[r.customer_id]) for r in rows if r.customer_id in quoted]
-    flagged = {s for f in renewal_findings(terms, quotes, today, window) for s in f.subjects}
     by_customer: dict[int, list[Any]] = defaultdict(list)
     for r in rows:
         by_customer[r.customer_id].append(r)
@@ -217,8 +209,19 @@ def contracts(
         chosen.append((r, b, left, state))
     pages = max(1, math.ceil(len(chosen) / PER_PAGE))
     page = min(page, pages)
+    shown = chosen[(page - 1) * PER_PAGE : page * PER_PAGE]
+    # the renewal rule looks at one customer's contracts and quotes at a time: the page's customers'
+    mine = [o for cid in dict.fromkeys(r.customer_id for r, *_ in shown) for o in by_customer[cid]]
+    terms = [
+        ContractTerms(
+            contract_subject(r), r.code, r.customer, r.kind, r.start, r.end, r.fee, r.billing, r.currency
+        )
+        for r in mine
+    ]
+    quotes = [QuoteInfo(r.customer, quoted[r.customer_id]) for r in mine if r.customer_id in quoted]
+    flagged = {s for f in renewal_findings(terms, quotes, today, window) for s in f.subjects}
     out = []
-    for r, b, left, state in chosen[(page - 1) * PER_PAGE : page * PER_PAGE]:
+    for r, b, left, state in shown:
         unit = b.unit if b is not None else (r.unit or "hours") if r.kind == "prepay" else None
         if r.kind == "allowance":
             unit = "hours"

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from revloop.bootstrap import App
 from revloop.domain.issues import PermissionDenied
 from revloop.web import csrf, sessions
+from revloop.web.billing_run import BillingRuns
 from revloop.web.errors import AuthRequired, CsrfFailed
 from revloop.web.posting import Poster
 from revloop.web.roles import LABELS, Action, can
@@ -37,6 +38,7 @@ class Web:
     secure_cookies: bool | None  # None: Secure when the request came over https
     idle: timedelta
     lifetime: timedelta
+    billing: BillingRuns
 
 
 def web(request: Request) -> Web:

@@ -52,6 +52,20 @@ class PreviewStale(PostingError):
     code = "billing.preview_stale"
 
 
+class ApprovalRunning(PostingError):
+    """An approval of the same period started from the dashboard is still going."""
+
+    code = "billing.approval_running"
+
+
+class PreviewFailed(RevloopError):
+    """A billing preview (or an approval from it) failed for an unexpected reason; the log has it."""
+
+    code = "billing.preview_failed"
+    exit_code = 1
+    http_status = 500
+
+
 class PostRunning(PostingError):
     """A posting run started from the dashboard is still going."""
 
@@ -59,12 +73,14 @@ class PostRunning(PostingError):
 
 
 __all__ = [
+    "ApprovalRunning",
     "AuthRequired",
     "CsrfFailed",
     "LastAdmin",
     "LoginFailed",
     "PasswordRejected",
     "PostRunning",
+    "PreviewFailed",
     "PreviewStale",
     "UserExists",
 ]

@@ -270,7 +270,7 @@ class DraftOut(Model):
     total: Money
     stored_status: str | None = Field(description="The stored invoice's status under this key, if any.")
     xero: XeroSide
-    lines: list[LineOut]
+    line_count: int = Field(description="How many lines the draft has (GET .../draft?key= lists them).")
 
 
 class IssueOut(Model):
@@ -281,35 +281,92 @@ class IssueOut(Model):
     action: MoneyText
 
 
-class Preview(Model):
-    period: str
-    label: str
-    fingerprint: str = Field(
-        description="Send it with an approval: the approval is refused if the drafts changed."
+class PreviewProgress(Model):
+    stage: Literal["queued", "reading", "rating", "comparing", "done", "failed"] = Field(
+        description="reading the work, rating customers, comparing with Xero and the stored drafts."
     )
-    drafts: list[DraftOut]
-    totals: list[Amount]
-    hours: Decimal
-    issues: list[IssueOut]
-    findings: list[IssueOut]
-    period_status: str
-
-
-class ApproveRequest(BaseModel):
-    keys: list[str] = Field(
-        default_factory=list, description="Invoice keys; empty = every draft of the period."
-    )
-    fingerprint: str | None = Field(default=None, max_length=128, description="The preview's fingerprint.")
+    done: int = Field(description="While rating: customers rated so far.")
+    out_of: int = Field(description="While rating: customers to rate.")
+    started_at: datetime | None
 
 
 class ApproveResult(Model):
     period: str
-    approved: list[str]
-    already: list[str]
-    created: int
-    updated: int
-    unchanged: int
-    removed: int
+    state: Literal["idle", "running", "done", "failed"] = Field(
+        default="done",
+        description="idle: no approval of the period from the dashboard since the server started.",
+    )
+    started_by: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    stage: str = Field(default="", description="While running: keeping (the drafts written) or approving.")
+    done: int = 0
+    out_of: int = Field(default=0, description="While running: drafts to keep, or to approve.")
+    approved: list[str] = Field(default_factory=list)
+    already: list[str] = Field(default_factory=list, description="Chosen drafts not waiting for approval.")
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    message: OptionalMoneyText = None
+
+
+class Preview(Model):
+    period: str
+    label: str
+    state: Literal["computing", "ready"] = Field(
+        description="ready: computed from the store as it is now (answered 200); computing: being computed "
+        "(answered 202, without drafts; ``progress`` says how far)."
+    )
+    stale: bool = Field(
+        description="The summary was computed from an earlier state of the store; a new preview is being "
+        "computed. Never approvable."
+    )
+    progress: PreviewProgress | None = Field(description="The computation under way, if any.")
+    computed_at: datetime | None = Field(description="When the summary shown was computed.")
+    fingerprint: str | None = Field(
+        description="The store's state the preview was computed from (null unless ready). Send it with an "
+        "approval: nothing is approved if the store changed since."
+    )
+    period_status: str
+    draft_count: int = Field(description="Drafts in the whole preview.")
+    totals: list[Amount]
+    hours: Decimal
+    issues: list[IssueOut] = Field(description="The first 100 issues (``issue_count`` says how many).")
+    issue_count: int
+    findings: list[IssueOut] = Field(description="The first 100 findings (``finding_count``).")
+    finding_count: int
+    drafts: list[DraftOut] = Field(description="One page of the drafts matching ``q``, in ``sort`` order.")
+    count: int = Field(description="Drafts matching ``q``.")
+    page: int
+    pages: int
+    per_page: int
+    q: str
+    sort: str
+    approval: ApproveResult | None = Field(description="The period's current or last approval from here.")
+
+
+class DraftDetail(Model):
+    period: str
+    label: str
+    state: Literal["computing", "ready"]
+    stale: bool
+    progress: PreviewProgress | None
+    fingerprint: str | None
+    draft: DraftOut | None = Field(description="Null while the first preview of the period is computed.")
+    lines: list[LineOut] = Field(description="One page of the draft's lines, each with its explanation.")
+    line_page: int
+    line_pages: int
+    lines_per_page: int
+
+
+class ApproveRequest(BaseModel):
+    keys: list[str] = Field(
+        default_factory=list,
+        max_length=100_000,
+        description="Invoice keys of drafts in the preview; empty = every draft of the period.",
+    )
+    fingerprint: str | None = Field(default=None, max_length=128, description="The preview's fingerprint.")
 
 
 # -- posting ------------------------------------------------------------------------------------

@@ -284,17 +284,44 @@ def invoice_pdf(
 
 # -- billing run --------------------------------------------------------------------------------
 
+SortQuery = Annotated[str, Query(pattern="^(customer|total|total_asc|hours)$")]
+SearchQuery = Annotated[str, Query(max_length=200)]
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
+
+
+def _billing_query(period: str, **extra: Any) -> str:
+    return urlencode({"period": period, **{k: v for k, v in extra.items() if v not in (None, "", 1)}})
+
 
 @router.get("/billing", response_class=HTMLResponse)
 def billing(
     request: Request,
     session: Annotated[Session, Depends(require(Action.PREVIEW_BILLING))],
     period: PeriodQuery = None,
+    page: PageNumber = 1,
+    q: SearchQuery = "",
+    sort: SortQuery = "customer",
     approved: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+    approving: Annotated[bool, Query()] = False,
 ) -> Response:
+    """The period's preview: progress while it is computed, then its summary, problems and a page of
+    its drafts; approval of chosen drafts or of the whole period."""
     ctx = web(request)
     target = views.parse_period(period) if period else views.default_period(ctx.app, ctx.clock())
-    data = redact(views.preview(ctx.app, target, ctx.clock()), session.role)
+    data = redact(
+        views.preview(
+            ctx.billing,
+            target,
+            page=page,
+            q=q,
+            sort=sort,
+            money=can(session.role, Action.VIEW_MONEY),
+        ),
+        session.role,
+    )
+    approval = data.approval
+    running = approval is not None and approval.state == "running"
+    month = views.month_text(target)
     return render(
         request,
         "billing.html",
@@ -302,9 +329,44 @@ def billing(
         data=data,
         periods=views.known_periods(ctx.app),
         approved=approved,
+        approval=approval if approving or running else None,
+        refresh=data.state == "computing" or running,
+        here=_billing_query(month, page=data.page, q=data.q, sort=data.sort),
+        link=lambda **changes: (
+            "/billing?"
+            + _billing_query(month, **{"page": data.page, "q": data.q, "sort": data.sort, **changes})
+        ),
         post=ctx.poster.status() if can(session.role, Action.POST) else None,
         title="Billing run",
     )
+
+
+@router.get("/billing/{period}/draft", response_class=HTMLResponse)
+def billing_draft(
+    request: Request,
+    period: str,
+    session: Annotated[Session, Depends(require(Action.PREVIEW_BILLING))],
+    key: Annotated[str, Query(min_length=1, max_length=200)],
+    page: PageNumber = 1,
+) -> Response:
+    """One draft of the preview: its lines, each with its explanation, and Xero's side."""
+    ctx = web(request)
+    target = views.parse_period(period)
+    data = redact(views.draft(ctx.billing, target, key, page), session.role)
+    return render(
+        request,
+        "billing_draft.html",
+        session,
+        data=data,
+        key=key,
+        refresh=data.state == "computing" and data.draft is None,
+        title=f"Draft {key}",
+    )
+
+
+def _back_to_billing(period: str, back: str, **extra: Any) -> RedirectResponse:
+    allowed = {k: v for k, v in _parse_query(back).items() if k in ("page", "q", "sort")}
+    return _see_other("/billing?" + urlencode({"period": period, **allowed, **extra}))
 
 
 @router.post("/billing/{period}/approve")
@@ -314,20 +376,27 @@ def approve(
     session: Annotated[Session, Depends(require(Action.APPROVE))],
     fingerprint: Annotated[str, Form(max_length=128)] = "",
     keys: Annotated[list[str] | None, Form()] = None,
+    scope: Annotated[str, Form(pattern="^(all|selected)$")] = "all",
+    back: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    """Approve the drafts ticked (``scope=selected``) or the whole period (``scope=all``, the
+    default), from the preview whose fingerprint the form carries."""
     ctx = web(request)
     target = views.parse_period(period)
+    chosen = [k for k in keys or [] if k]
+    if scope == "selected" and not chosen:
+        raise InputError("tick the drafts to approve", hint="or approve the whole period")
     result = views.approve(
-        ctx.app,
+        ctx.billing,
         target,
-        keys=keys or [],
+        keys=chosen if scope == "selected" else [],
         fingerprint_seen=fingerprint or None,
         by=session.name,
-        now=ctx.clock(),
     )
-    return _see_other(
-        f"/billing?{urlencode({'period': views.month_text(target), 'approved': len(result.approved)})}"
-    )
+    month = views.month_text(target)
+    if result.state == "running":
+        return _back_to_billing(month, back, approving="true")
+    return _back_to_billing(month, back, approved=len(result.approved))
 
 
 # -- posting ------------------------------------------------------------------------------------

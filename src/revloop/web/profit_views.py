@@ -15,20 +15,18 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
 from revloop.adapters.db import tables as t
-from revloop.adapters.render import charts
 from revloop.bootstrap import App
 from revloop.domain.costing import month_of
 from revloop.domain.issues import NotFound
@@ -39,20 +37,29 @@ from revloop.domain.profitability import (
     Dimension,
     Fact,
     ProfitRow,
-    Sale,
     Work,
     cost_work,
     summarise,
+    total_row,
 )
 from revloop.services.profit import export
-from revloop.services.profit.report import Model, ProfitReport, closed_months, report_from
-from revloop.web import views
+from revloop.services.profit.report import Model, closed_months
+from revloop.web import settings_views, views
 from revloop.web.api import ERRORS
 from revloop.web.deps import csrf_protect, require, web
 from revloop.web.models import Model as Out
 from revloop.web.models import Money, MoneyOnlyText, MoneyText, redact
 from revloop.web.pages import render
-from revloop.web.profit_data import Computed, ProfitModels, models_of, service_line_of, work_from
+from revloop.web.profit_data import (
+    WARM_EVERY,
+    ChartJob,
+    Computed,
+    ProfitModels,
+    Warming,
+    models_of,
+    service_line_of,
+    work_from,
+)
 from revloop.web.roles import Action, can
 from revloop.web.sessions import Session
 
@@ -214,10 +221,11 @@ def _row(row: ProfitRow, key: str, label: str) -> ProfitRowOut:
     )
 
 
-def _label(rep: ProfitReport, dimension: str, value: str) -> str:
+def _label(names: dict[str, str], value: str) -> str:
+    """A row's label: the client's or agent's name (``names``), else its code."""
     if not value:
         return "(none)"
-    return rep.label(dimension, value) if dimension in rep.names else value
+    return names.get(value, value)
 
 
 def _summary(model: Model, facts: Sequence[Fact], by: tuple[Dimension, ...]) -> list[ProfitRow]:
@@ -251,10 +259,14 @@ def _trend(model: Model, facts: Sequence[Fact]) -> list[ProfitRowOut]:
 
 
 def profit(app: App, model: Model, by: str) -> ProfitOut:
+    """The rows by ``by``, the total, the trend and the mix: the figures of ``revloop profit``
+    (``report.report_from``), each summed once from the model's facts."""
     dimension = BY[by]
-    rep = report_from(model, (dimension,), app.settings.currency)
-    rows = [_row(r, r.value(dimension), _label(rep, dimension, r.value(dimension))) for r in rep.rows]
+    summed = _summary(model, model.facts, (dimension,))
+    names = {"customer": model.store.customers, "agent": model.store.agents}.get(dimension, {})
+    rows = [_row(r, r.value(dimension), _label(names, r.value(dimension))) for r in summed]
     rows.sort(key=lambda r: (r.margin if r.margin is not None else Decimal(0), r.label))
+    total = total_row(summed, sum(model.capacity.values(), Decimal(0)))
     return ProfitOut(
         start=f"{model.period.start:%Y-%m}",
         end=f"{model.months[-1]:%Y-%m}" if model.months else f"{model.period.start:%Y-%m}",
@@ -263,7 +275,7 @@ def profit(app: App, model: Model, by: str) -> ProfitOut:
         by=by,
         currency=app.settings.currency,
         rows=rows,
-        total=_row(rep.total, "", "Total"),
+        total=_row(total, "", "Total"),
         trend=_trend(model, model.facts),
         service_lines=_mix(model, model.facts),
         issues=[
@@ -316,14 +328,15 @@ def client_profit(
     model = computed.model
     customer = _customer(app, code)
     index = kept.derived("by_customer", make=lambda: _by_customer(model))
-    facts, sales = index.get(customer.code, ([], []))
+    facts = index.get(customer.code, [])
     total, lines_rows, months = kept.derived("client", customer.code, make=lambda: _client_rows(model, facts))
     wanted = views.parse_period(month) if month else None
     if wanted is not None and wanted.start not in model.months:
         raise NotFound(f"{month} is not among the months shown", hint="pick a month from the table")
     span = wanted or model.period
     entries, entry_count = _entries(app, computed, customer.id, span, line, entries_page)
-    invoice_lines, line_count = _lines(app, sales, customer, wanted, lines_page)
+    documents = computed.documents.get(customer.code, {})
+    invoice_lines, line_count = _lines(app, documents, customer, wanted, lines_page)
     return ClientProfitOut(
         customer=customer.code,
         name=customer.name,
@@ -439,13 +452,11 @@ def _entries(
     ], int(count)
 
 
-def _by_customer(model: Model) -> dict[str, tuple[list[Fact], list[Sale]]]:
-    """The model's facts and revenue lines by client."""
-    out: dict[str, tuple[list[Fact], list[Sale]]] = defaultdict(lambda: ([], []))
+def _by_customer(model: Model) -> dict[str, list[Fact]]:
+    """The model's facts by client."""
+    out: dict[str, list[Fact]] = defaultdict(list)
     for f in model.facts:
-        out[f.customer][0].append(f)
-    for s in model.store.sales:
-        out[s.customer][1].append(s)
+        out[f.customer].append(f)
     return dict(out)
 
 
@@ -456,20 +467,12 @@ def _client_rows(
     return (total[0] if total else None, _summary(model, facts, ("service_line",)), _trend(model, facts))
 
 
-def _documents(sales: list[Sale], wanted: Period | None) -> set[tuple[str, str]]:
-    """(origin, number or key) of the documents whose lines are the client's revenue in the model."""
-    out = set()
-    for s in sales:
-        if wanted is None or s.month == wanted.start:
-            origin, _, rest = s.id.partition(":")
-            out.add((origin, rest.rpartition("/")[0]))
-    return out
-
-
 def _lines(
-    app: App, sales: list[Sale], customer: Any, wanted: Period | None, page: int
+    app: App, documents: dict[tuple[str, str], date], customer: Any, wanted: Period | None, page: int
 ) -> tuple[list[LineOut], int]:
-    docs = _documents(sales, wanted)
+    """One page of the invoice lines of the documents that are the client's revenue in the model
+    (those of ``wanted``'s month only, if given)."""
+    docs = {doc for doc, month in documents.items() if wanted is None or month == wanted.start}
     if not docs:
         return [], 0
     inv, il = t.invoices, t.invoice_lines
@@ -502,11 +505,6 @@ def _lines(
                 .offset((min(page, pages) - 1) * PER_PAGE)
             )
         )
-    months = {
-        (origin, rest.rpartition("/")[0]): f"{s.month:%Y-%m}"
-        for s in sales
-        for origin, _, rest in [s.id.partition(":")]
-    }
     out = []
     for r in rows:
         doc = ids[r.invoice_id]
@@ -515,7 +513,7 @@ def _lines(
                 document=doc.ident,
                 doc_type=doc.doc_type,
                 origin=doc.origin,
-                month=months.get((doc.origin, doc.ident), ""),
+                month=f"{documents[(doc.origin, doc.ident)]:%Y-%m}",
                 date=doc.date,
                 description=r.description,
                 service_line=r.service_line,
@@ -531,27 +529,40 @@ def _lines(
 # -- charts ---------------------------------------------------------------------------------------
 
 
-def draw_charts(app: App, model: Model, money: bool) -> Any:
-    """A function drawing the charts into a folder: the CLI's (``export.write_charts``) for roles
-    that see money; the service line mix in hours for the others."""
+def draw_charts(app: App, kept: Kept, money: bool) -> ChartJob:
+    """What draws the charts (``profit_data.ProfitModels.charts``): the CLI's (``export.draw``) for
+    roles that see money; the service line mix in hours (``export.draw_hours``) for the others."""
+    model = kept.computed.model
 
-    def draw(folder: Path) -> dict[str, Path]:
+    def job() -> tuple[str, tuple[Any, ...]]:
         if money:
-            rep = report_from(model, ("customer",), app.settings.currency)
-            written = export.write_charts(rep, folder)
-        else:
-            months = [f"{m:%Y-%m}" for m in model.months]
-            mix: dict[str, list[Decimal]] = {}
-            for r in _summary(model, model.facts, ("service_line", "month")):
-                values = mix.setdefault(r.value("service_line"), [Decimal(0)] * len(months))
-                values[months.index(r.value("month"))] = round2(r.hours)
-            span = f"{months[0]} to {months[-1]}" if months else ""
-            written = charts.service_line_mix(
-                months, mix, "", folder, f"Hours by service line, {span}", ylabel="hours"
-            )
-        return {p.stem: p for p in written if p.suffix == ".svg"}
+            return "draw", (chart_data(app, kept),)
+        months = [f"{m:%Y-%m}" for m in model.months]
+        mix: dict[str, list[Decimal]] = {}
+        for r in _summary(model, model.facts, ("service_line", "month")):
+            values = mix.setdefault(r.value("service_line"), [Decimal(0)] * len(months))
+            values[months.index(r.value("month"))] = round2(r.hours)
+        return "draw_hours", (months, mix)
 
-    return draw
+    return job
+
+
+def chart_data(app: App, kept: Kept) -> export.ChartData:
+    """``export.chart_data`` from the rows by client and the trend the page keeps (the same sums)."""
+    model = kept.computed.model
+    data: ProfitOut = kept.derived("profit", "client", make=lambda: profit(app, model, "client"))
+    rows = sorted(data.rows, key=lambda r: (r.margin or Decimal(0), r.key))  # as summed: by code, then margin
+    shown = export.ends(rows, export.CHART_CLIENTS)
+    names = model.store.customers
+    return export.ChartData(
+        [names.get(r.key, r.key) or "(none)" for r in shown],
+        [r.margin or Decimal(0) for r in shown],
+        app.settings.currency,
+        [f"{m:%Y-%m}" for m in model.months],
+        [m.margin_percent for m in data.trend],
+        kept.derived("revenue_mix", make=lambda: export.revenue_mix(model)),
+        len(rows),
+    )
 
 
 # -- routes ---------------------------------------------------------------------------------------
@@ -647,6 +658,12 @@ def profit_page(
     kept = _model(request, from_ or None, to or None, method or None)
     data = kept.derived("profit", by, make=lambda: profit(web(request).app, kept.computed.model, by))
     data = redact(data, session.role)
+    money = can(session.role, Action.VIEW_MONEY)
+    charts_key = (*kept.key, money)
+    if kept.models.background and not kept.models.has_charts(charts_key):
+        # the browser asks for the charts next: the sums here, the drawing meanwhile, in a process
+        drawing = draw_charts(web(request).app, kept, money)()
+        kept.models.charts_soon(charts_key, lambda: drawing)
     span = _query(**{"from": data.start, "to": data.end, "method": method or None})
     paged = _pages(len(data.rows), page)
     return render(
@@ -659,9 +676,7 @@ def profit_page(
         span=span,
         rows=data.rows[(paged.page - 1) * PER_PAGE : paged.page * PER_PAGE],
         paged=paged,
-        charts=CHARTS
-        if can(session.role, Action.VIEW_MONEY)
-        else {"service_line_mix": "Hours by service line"},
+        charts=CHARTS if money else {"service_line_mix": "Hours by service line"},
         method=method or "",
         title="Profitability",
     )
@@ -708,15 +723,9 @@ def client_page(
 def _chart(
     request: Request, session: Session, name: str, start: str | None, end: str | None, method: str | None
 ) -> Response:
-    ctx = web(request)
-    period = profit_period(ctx.app, ctx.clock(), start or None, end or None)
-    kept = models_of(request.app.state)
-    computed, print_ = kept.model(ctx.app, period, method or None)
-    model = computed.model
+    kept = _model(request, start or None, end or None, method or None)
     money = can(session.role, Action.VIEW_MONEY)
-    drawn = kept.charts(
-        (print_, period.start, period.end, model.method, money), draw_charts(ctx.app, model, money)
-    )
+    drawn = kept.models.charts((*kept.key, money), draw_charts(web(request).app, kept, money))
     body = drawn.get(name)
     if body is None:  # pragma: no cover - every chart is drawn
         raise NotFound(f"no chart {name}")
@@ -762,4 +771,56 @@ def chart_service_line_mix(
     return _chart(request, session, "service_line_mix", from_, to, method)
 
 
-__all__ = ["api", "client_profit", "pages", "profit", "profit_period"]
+# -- warming ----------------------------------------------------------------------------------------
+
+
+def warm_profit(models: ProfitModels, app: App, now: datetime, print_: str) -> None:
+    """For the store in the state ``print_``: the models of the default period and of the periods
+    asked for lately, with their rows by client and their figures by client."""
+    default = (profit_period(app, now, None, None), None)
+    for period, method in dict.fromkeys([default, *models.recent("model")]):
+        _warm_rows(app, _kept(models, app, period, method, print_))
+
+
+def warm_charts(models: ProfitModels, app: App, now: datetime, print_: str) -> None:
+    """The default period's charts, with money and without."""
+    kept = _kept(models, app, profit_period(app, now, None, None), None, print_)
+    for money in (True, False):
+        models.charts((*kept.key, money), draw_charts(app, kept, money))
+
+
+def _kept(models: ProfitModels, app: App, period: Period, method: str | None, print_: str) -> Kept:
+    computed, _ = models.model(app, period, method, print_)
+    return Kept(computed, (print_, period.start, period.end, computed.model.method), models)
+
+
+def _warm_rows(app: App, kept: Kept) -> None:
+    model = kept.computed.model
+    kept.derived("profit", "client", make=lambda: profit(app, model, "client"))
+    kept.derived("by_customer", make=lambda: _by_customer(model))
+
+
+def keep_warm(application: FastAPI, app: App, clock: Callable[[], datetime], on: bool) -> None:
+    """With ``on``, a thread that starts and stops with the dashboard keeps the profitability figures
+    and the cost model's view computed for the store as it is (``profit_data.Warming``)."""
+    if not on:
+        return
+    models = models_of(application.state)
+    models.background = models.apart = True
+    warming = Warming(models, app, clock, WARM_EVERY)
+    warming.warms += [warm_profit, settings_views.warm_costs, warm_charts]
+    application.router.add_event_handler("startup", warming.start)
+    application.router.add_event_handler("shutdown", warming.stop)
+    application.state.profit_warming = warming
+
+
+__all__ = [
+    "api",
+    "client_profit",
+    "keep_warm",
+    "pages",
+    "profit",
+    "profit_period",
+    "warm_charts",
+    "warm_profit",
+]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any, Literal
 
 import holidays as public_holidays
@@ -29,6 +30,7 @@ from revloop.web.api import ERRORS
 from revloop.web.deps import csrf_protect, require, web
 from revloop.web.models import Model, Money, MoneyOnlyText, MoneyText, redact
 from revloop.web.pages import render
+from revloop.web.profit_data import ProfitModels, models_of, read_fingerprint
 from revloop.web.roles import Action
 from revloop.web.sessions import Session
 
@@ -333,7 +335,26 @@ def _agent_key(row: Any) -> str:
     return str(row.halopsa_id or row.name)
 
 
+def kept_costs(request: Request, on: date, months: int = 12) -> CostsOut:
+    """``costs`` as kept for the store's state (``profit_data``: read again when the store changes)."""
+    app = web(request).app
+    models = models_of(request.app.state)
+    models.asked("costs", on, months)
+    print_ = read_fingerprint(app)
+    found: CostsOut = models.derived((print_, "costs", on, months), lambda: costs(app, on, months))
+    return found
+
+
+def warm_costs(models: ProfitModels, app: App, now: datetime, print_: str) -> None:
+    """The cost model's view of today (and of the days asked for lately) for the store in the state
+    ``print_``."""
+    default = (views.today(app, now), 12)
+    for on, months in dict.fromkeys([default, *models.recent("costs")]):
+        models.derived((print_, "costs", on, months), partial(costs, app, on, months))
+
+
 def costs(app: App, on: date, months: int = 12) -> CostsOut:
+    """Both cost methods side by side, as ``revloop costs show`` (``cost_service.show``)."""
     view = cost_service.show(app, on=on, months=months)
     with app.engine.connect() as conn:
         agents = list(
@@ -528,7 +549,7 @@ def costs_page(
 ) -> Response:
     ctx = web(request)
     day = _date(on, "day") if on else views.today(ctx.app, ctx.clock())
-    data = redact(costs(ctx.app, day), session.role)
+    data = redact(kept_costs(request, day), session.role)
     return render(
         request,
         "settings_costs.html",
@@ -609,7 +630,7 @@ def costs_api(
     month, and the ``[costs]`` settings in force (as ``revloop costs show``)."""
     ctx = web(request)
     day = _date(on, "day") if on else views.today(ctx.app, ctx.clock())
-    return redact(costs(ctx.app, day, months), session.role)
+    return redact(kept_costs(request, day, months), session.role)
 
 
 @api.post("/costs/{agent}", response_model=CostsOut)
@@ -623,11 +644,11 @@ def set_cost_api(
     ctx = web(request)
     set_cost(ctx.app, agent, body, by=session.name, now=ctx.clock())
     shown = max(body.effective_from, views.today(ctx.app, ctx.clock()))
-    return redact(costs(ctx.app, shown), session.role)
+    return redact(kept_costs(request, shown), session.role)
 
 
 router = APIRouter()
 router.include_router(pages)
 router.include_router(api)
 
-__all__ = ["calendars", "costs", "rates", "router"]
+__all__ = ["calendars", "costs", "kept_costs", "rates", "router", "warm_costs"]

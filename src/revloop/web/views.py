@@ -3,7 +3,6 @@ here returns full models; ``models.redact`` then takes money away for roles with
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,14 +14,14 @@ import sqlalchemy as sa
 from revloop.adapters.db import repository
 from revloop.adapters.db import tables as t
 from revloop.bootstrap import App
-from revloop.domain.invoicing import DraftInvoice
-from revloop.domain.issues import Issue, IssueState, PeriodError
+from revloop.domain.issues import Issue, IssueState, NotFound, PeriodError
 from revloop.domain.periods import Period
 from revloop.services.billing import run
-from revloop.web.errors import PreviewStale
+from revloop.web import billing_run
 from revloop.web.models import (
     Amount,
     ApproveResult,
+    DraftDetail,
     DraftOut,
     FindingList,
     FindingOut,
@@ -33,6 +32,7 @@ from revloop.web.models import (
     Overview,
     PeriodState,
     Preview,
+    PreviewProgress,
     SyncJob,
     SyncStatus,
     XeroSide,
@@ -340,18 +340,14 @@ def invoice_pdf(app: App, key: str, now: datetime) -> tuple[str, bytes] | None:
 
 # -- billing ------------------------------------------------------------------------------------
 
-
-def fingerprint(drafts: tuple[DraftInvoice, ...] | list[DraftInvoice]) -> str:
-    """Identifies what a preview showed: every draft's key, figures and lines."""
-    digest = hashlib.sha256()
-    for draft in sorted(drafts, key=lambda d: d.key):
-        digest.update(f"{draft.key}|{draft.currency}|{draft.subtotal}|{draft.tax}|{draft.total}\n".encode())
-        for line in draft.lines:
-            digest.update(
-                f"  {line.kind}|{line.description}|{line.quantity}|{line.unit_amount}|{line.amount}|"
-                f"{line.tax}\n".encode()
-            )
-    return digest.hexdigest()[:32]
+#: drafts a page of the billing run shows at once
+DRAFTS_PER_PAGE = 50
+#: lines a page of a draft shows at once
+LINES_PER_PAGE = 200
+#: issues and findings a preview lists (it counts them all)
+ISSUES_SHOWN = 100
+#: how the drafts of a preview can be ordered
+SORTS = ("customer", "total", "total_asc", "hours")
 
 
 def _issue(issue: Issue) -> IssueOut:
@@ -364,25 +360,142 @@ def _issue(issue: Issue) -> IssueOut:
     )
 
 
-def preview(app: App, period: Period, now: datetime) -> Preview:
-    result = run.bill(app, period, now=now, preview=True)
-    comparison = {c.key: c for c in run.compare_with_xero(app, result.drafts)}
-    keys = [d.key for d in result.drafts]
-    with app.engine.connect() as conn:
-        stored = {
-            k: s
-            for k, s in conn.execute(
-                sa.select(t.invoices.c.key, t.invoices.c.status).where(
-                    t.invoices.c.origin == "revloop", t.invoices.c.key.in_(keys)
-                )
-            )
-        }
-        status = conn.execute(
-            sa.select(t.billing_periods.c.status).where(t.billing_periods.c.start == period.start)
-        ).scalar_one_or_none()
-    drafts = []
-    for draft in result.drafts:
-        c = comparison[draft.key]
+def _progress(view: billing_run.View) -> PreviewProgress | None:
+    p = view.progress
+    if p is None:
+        return None
+    return PreviewProgress(stage=p.stage, done=p.done, out_of=p.total, started_at=p.started_at)
+
+
+def _draft_out(computed: billing_run.Computed, draft: billing_run.Summary) -> DraftOut:
+    c = draft.xero
+    return DraftOut(
+        key=draft.key,
+        customer=draft.customer,
+        customer_name=computed.outcome.names.get(draft.customer, draft.customer),
+        currency=draft.currency,
+        hours=draft.hours,
+        subtotal=draft.subtotal,
+        tax=draft.tax,
+        total=draft.total,
+        stored_status=computed.stored.get(draft.key),
+        xero=XeroSide(state=c.state, number=c.xero_number, total=c.xero),  # type: ignore[arg-type]
+        line_count=draft.line_count,
+    )
+
+
+def approval_out(period: Period, approval: billing_run.Approval | None) -> ApproveResult:
+    if approval is None:
+        return ApproveResult(period=month_text(period), state="idle")
+    return ApproveResult(
+        period=month_text(period),
+        state=approval.state,
+        started_by=approval.started_by,
+        started_at=approval.started_at,
+        finished_at=approval.finished_at,
+        stage=approval.stage,
+        done=approval.done,
+        out_of=approval.total,
+        approved=list(approval.approved),
+        already=list(approval.already),
+        created=approval.created,
+        updated=approval.updated,
+        unchanged=approval.unchanged,
+        removed=approval.removed,
+        message=approval.message,
+    )
+
+
+def preview(
+    runs: billing_run.BillingRuns,
+    period: Period,
+    *,
+    page: int = 1,
+    per_page: int = DRAFTS_PER_PAGE,
+    q: str = "",
+    sort: str = "customer",
+    money: bool = True,
+) -> Preview:
+    """The period's preview: its summary and one page of its drafts (those whose customer code, name
+    or key holds ``q``, ordered by ``sort``; by total only for a role that sees money). Computed in
+    the background: while computing, ``state`` is computing and the drafts are left out."""
+    view = runs.view(period)
+    computed = view.computed
+    sort = sort if sort in SORTS and (money or not sort.startswith("total")) else "customer"
+    drafts: list[DraftOut] = []
+    count = 0
+    pages = 1
+    if computed is not None:
+        chosen = list(computed.summaries)
+        wanted = q.strip().lower()
+        if wanted:
+            names = computed.outcome.names
+            chosen = [
+                d
+                for d in chosen
+                if wanted in d.key.lower()
+                or wanted in d.customer.lower()
+                or wanted in names.get(d.customer, "").lower()
+            ]
+        if sort == "total":
+            chosen.sort(key=lambda d: (-d.total, d.key))
+        elif sort == "total_asc":
+            chosen.sort(key=lambda d: (d.total, d.key))
+        elif sort == "hours":
+            chosen.sort(key=lambda d: (-d.hours, d.key))
+        count = len(chosen)
+        pages = max(1, -(-count // per_page))
+        page = min(max(page, 1), pages)
+        drafts = [_draft_out(computed, d) for d in chosen[(page - 1) * per_page : page * per_page]]
+    totals: dict[str, Decimal] = {}
+    issues: tuple[Issue, ...] = ()
+    found: tuple[Issue, ...] = ()
+    if computed is not None:
+        totals = computed.totals
+        issues, found = computed.outcome.issues, computed.outcome.findings
+    return Preview(
+        period=month_text(period),
+        label=period.label(),
+        state=view.state,
+        stale=computed is not None and not view.fresh,
+        progress=_progress(view),
+        computed_at=computed.computed_at if computed else None,
+        fingerprint=computed.fingerprint if computed is not None and view.fresh else None,
+        period_status=computed.period_status if computed else "not billed",
+        draft_count=len(computed.summaries) if computed else 0,
+        totals=[Amount(currency=c, amount=a) for c, a in sorted(totals.items())],
+        hours=sum((d.hours for d in computed.summaries), Decimal(0)) if computed else Decimal(0),
+        issues=[_issue(i) for i in issues[:ISSUES_SHOWN]],
+        issue_count=len(issues),
+        findings=[_issue(i) for i in found[:ISSUES_SHOWN]],
+        finding_count=len(found),
+        drafts=drafts,
+        count=count,
+        page=min(max(page, 1), pages),
+        pages=pages,
+        per_page=per_page,
+        q=q,
+        sort=sort,
+        approval=approval_out(period, view.approval) if view.approval else None,
+    )
+
+
+def draft(runs: billing_run.BillingRuns, period: Period, key: str, line_page: int = 1) -> DraftDetail:
+    """One draft of the period's preview with a page of its lines (each with its explanation) and
+    Xero's side. 404 when the preview has no such draft."""
+    view = runs.view(period)
+    computed = view.computed
+    found = computed.summary(key) if computed is not None else None
+    if computed is not None and found is None:
+        raise NotFound(
+            f"no draft {key} in the preview of {period.label()}", hint="the billing page lists them"
+        )
+    lines: list[LineOut] = []
+    pages = 1
+    whole = computed.draft(key) if computed is not None and found is not None else None
+    if whole is not None:
+        pages = max(1, -(-len(whole.lines) // LINES_PER_PAGE))
+        line_page = min(max(line_page, 1), pages)
         lines = [
             LineOut(
                 kind=line.kind,
@@ -393,54 +506,37 @@ def preview(app: App, period: Period, now: datetime) -> Preview:
                 tax=line.tax,
                 explanation=line.explanation,
             )
-            for line in draft.lines
+            for line in whole.lines[(line_page - 1) * LINES_PER_PAGE : line_page * LINES_PER_PAGE]
         ]
-        drafts.append(
-            DraftOut(
-                key=draft.key,
-                customer=draft.customer,
-                customer_name=result.names.get(draft.customer, draft.customer),
-                currency=draft.currency,
-                hours=sum((line.quantity for line in draft.lines if line.kind in HOUR_KINDS), Decimal(0)),
-                subtotal=draft.subtotal,
-                tax=draft.tax,
-                total=draft.total,
-                stored_status=stored.get(draft.key),
-                xero=XeroSide(state=c.state, number=c.xero_number, total=c.xero),  # type: ignore[arg-type]
-                lines=lines,
-            )
-        )
-    return Preview(
+    return DraftDetail(
         period=month_text(period),
         label=period.label(),
-        fingerprint=fingerprint(result.drafts),
-        drafts=drafts,
-        totals=[Amount(currency=c, amount=a) for c, a in sorted(result.total.items())],
-        hours=sum((d.hours for d in drafts), Decimal(0)),
-        issues=[_issue(i) for i in result.issues],
-        findings=[_issue(i) for i in result.findings],
-        period_status=status or "not billed",
+        state=view.state,
+        stale=computed is not None and not view.fresh,
+        progress=_progress(view),
+        fingerprint=computed.fingerprint if computed is not None and view.fresh else None,
+        draft=_draft_out(computed, found) if computed is not None and found is not None else None,
+        lines=lines,
+        line_page=min(max(line_page, 1), pages),
+        line_pages=pages,
+        lines_per_page=LINES_PER_PAGE,
     )
 
 
 def approve(
-    app: App, period: Period, *, keys: list[str], fingerprint_seen: str | None, by: str, now: datetime
+    runs: billing_run.BillingRuns,
+    period: Period,
+    *,
+    keys: list[str],
+    fingerprint_seen: str | None,
+    by: str,
 ) -> ApproveResult:
-    """Keep the period's drafts (as ``revloop bill`` does) and approve them — all, or the keys given.
-    With the fingerprint of the preview the person saw, nothing is approved if the drafts changed."""
-    kept = run.bill(app, period, now=now, actor=by)
-    if fingerprint_seen and fingerprint(kept.drafts) != fingerprint_seen:
-        raise PreviewStale(
-            f"the drafts of {period.label()} changed since the preview (work or rates changed)",
-            hint="preview again, check the changes, then approve",
-        )
-    result = run.approve(app, now=now, by=by, keys=keys, period=period, everything=not keys)
-    return ApproveResult(
-        period=month_text(period),
-        approved=result.approved,
-        already=result.already,
-        created=len(kept.created),
-        updated=len(kept.updated),
-        unchanged=len(kept.unchanged),
-        removed=len(kept.removed),
-    )
+    """Keep the preview's drafts (as ``revloop bill`` keeps them, without rating again) and approve
+    them — all, or the keys given. Nothing is approved if the store changed since the preview (or
+    since the fingerprint the person saw). A whole period is approved in the background."""
+    approval = runs.approve(period, keys=keys, fingerprint_seen=fingerprint_seen, by=by)
+    return approval_out(period, approval)
+
+
+def approval(runs: billing_run.BillingRuns, period: Period) -> ApproveResult:
+    return approval_out(period, runs.approval(period))

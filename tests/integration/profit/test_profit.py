@@ -21,7 +21,7 @@ from revloop.domain.periods import Period
 from revloop.domain.profitability import NO_LINE, Work
 from revloop.services.profit import costs, margin_findings, report, whatif
 from revloop.services.profit.export import write_charts
-from revloop.services.profit.loading import Store, load
+from revloop.services.profit.loading import Lines, Store, load, read_work
 from revloop.services.profit.report import capacity_of
 
 from .conftest import NOW, Synced, demo_settings
@@ -64,7 +64,9 @@ def test_every_hour_and_every_pound_has_a_service_line(synced: Synced) -> None:
     result = report(synced.app, HISTORY, ("service_line",))
     assert NO_LINE not in {r.value("service_line") for r in result.rows}
     assert not [i for i in result.issues if i.code == "profit.no_service_line"]
-    uncharged = [w for w in result.model.store.work if w.id in _uncharged(synced)]
+    with synced.app.engine.connect() as conn:  # entry by entry
+        work = read_work(conn, HISTORY, Lines(conn, synced.app.settings))
+    uncharged = [w for w in work if w.id in _uncharged(synced)]
     assert uncharged and all(w.service_line for w in uncharged)
 
 

@@ -95,8 +95,12 @@ def sim_clients(sim: XeroSimulator) -> Callable[[App], tuple[Any, str, Any]]:
 
 
 @pytest.fixture
-def web(store: App, sim: XeroSimulator, clock: Clock) -> FastAPI:
-    return create_app(store, clients=sim_clients(sim), clock=clock)
+def web(store: App, sim: XeroSimulator, clock: Clock) -> Iterator[FastAPI]:
+    """The dashboard over the store; billing previews and approvals run in the request (the tests of
+    the background runs make their own app)."""
+    application = create_app(store, clients=sim_clients(sim), clock=clock, billing_runs="request", warm=False)
+    yield application
+    application.state.web.billing.join()
 
 
 def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> str:

@@ -37,7 +37,7 @@ class Route:
         for name, value in values.items():
             path = path.replace("{" + name + "}", value)
         assert "{" not in path, f"no value for a parameter of {self.path}"
-        if self.path == "/invoices/pdf":
+        if self.path in ("/invoices/pdf", "/billing/{period}/draft", "/api/billing/{period}/draft"):
             path += "?key=" + values["invoice_key"]
         return path
 

@@ -1,10 +1,12 @@
-"""The dashboard in a real browser (Chromium through Playwright, headless): sign in, preview a
-billing run, approve it, post it to the (in-process) Xero simulator, acknowledge a finding.
-Screenshots go to tests/artifacts/."""
+"""The dashboard in a real browser (Chromium through Playwright, headless): sign in, wait for the
+billing run's preview computed in the background, open a draft, approve one chosen draft and then
+the rest of the period (in the background), post them to the (in-process) Xero simulator,
+acknowledge a finding. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -15,7 +17,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from .conftest import PASSWORD, PERIOD
+from revloop.bootstrap import App
+from revloop.simulators.xero import XeroSimulator
+from revloop.web.app import create_app
+
+from .conftest import PASSWORD, PERIOD, Clock, sim_clients
 
 CHROMIUM = Path(os.environ.get("REVLOOP_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
@@ -39,6 +45,14 @@ def chromium() -> Path:
             pytest.fail(reason + "; CI=true requires it")
         pytest.skip(reason)
     return CHROMIUM
+
+
+@pytest.fixture
+def web(store: App, sim: XeroSimulator, clock: Clock) -> Iterator[FastAPI]:
+    """The dashboard as it is served: billing previews and approvals in the background."""
+    application = create_app(store, clients=sim_clients(sim), clock=clock)
+    yield application
+    application.state.web.billing.join(30)
 
 
 @pytest.fixture
@@ -80,12 +94,24 @@ def test_month_end_in_the_browser(chromium: Path, served: str, web: FastAPI) -> 
             page.get_by_role("button", name="Sign in").click()
 
             expect(page.get_by_role("heading", name="Billing run: October 2026")).to_be_visible()
-            expect(page.get_by_text("revloop:acme:all:2026-10-01", exact=True)).to_be_visible()
+            # computed in the background: the page shows the progress and refreshes itself
+            expect(page.get_by_text("revloop:acme:all:2026-10-01", exact=True)).to_be_visible(timeout=30_000)
             expect(page.get_by_text("total £413.26")).to_be_visible()
             page.screenshot(path=ARTIFACTS / "web-02-preview.png", full_page=True)
 
+            page.get_by_role("link", name="revloop:acme:all:2026-10-01").click()
+            expect(page.get_by_text("Lines of revloop:acme:all:2026-10-01")).to_be_visible()
+            page.screenshot(path=ARTIFACTS / "web-02b-draft.png", full_page=True)
+            page.go_back()
+
+            page.get_by_label("Choose revloop:acme:all:2026-10-01").check()
+            page.get_by_role("button", name="Approve selected").click()
+            expect(page.get_by_role("status")).to_have_text("1 draft approved.")
+            expect(page.get_by_label("Choose revloop:acme:all:2026-10-01")).to_have_count(0)
+
             page.get_by_role("button", name="Approve all 2 drafts").click()
-            expect(page.get_by_role("status")).to_have_text("2 drafts approved.")
+            expect(page).to_have_url(re.compile(r"approving=true"))
+            expect(page.locator("#approval-state")).to_have_text("1 draft approved.", timeout=30_000)
 
             page.get_by_role("button", name="Post approved invoices to Xero").click()
             expect(page.get_by_role("heading", name="Posting to Xero")).to_be_visible()

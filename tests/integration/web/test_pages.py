@@ -71,7 +71,10 @@ def test_billing_run_preview_approve_post(
     ]
     acme = preview["drafts"][0]
     assert acme["total"] == "413.26" and acme["stored_status"] == "draft" and acme["xero"]["state"] == "new"
-    assert all(line["explanation"] for line in acme["lines"])
+    assert preview["state"] == "ready" and acme["line_count"] > 0
+    detail = client.get(f"/api/billing/{PERIOD}/draft", params={"key": acme["key"]}).json()
+    assert detail["draft"] == acme and len(detail["lines"]) == acme["line_count"]
+    assert all(line["explanation"] for line in detail["lines"])
     stale = client.post(f"/api/billing/{PERIOD}/approve", json={"fingerprint": "0" * 32})
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "billing.preview_stale"
     approved = client.post(f"/api/billing/{PERIOD}/approve", json={"fingerprint": preview["fingerprint"]})

@@ -1,34 +1,48 @@
 """The profitability pages and API: the service's figures for finance, hours without money for a
 service manager, nothing for a technician; a client's drill-down down to its time entries and invoice
-lines; the charts; and the model summed in SQL equal to the one read entry by entry."""
+lines; the charts; the model summed in SQL equal to the one read entry by entry; results kept until the
+store changes; and warming them before anyone asks."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from revloop.adapters.db import repository
 from revloop.adapters.db import tables as t
 from revloop.bootstrap import App
+from revloop.domain.money import round2
 from revloop.domain.periods import Period
-from revloop.domain.profitability import summarise
-from revloop.services.profit import report
+from revloop.domain.profitability import Dimension, summarise
+from revloop.services.profit import export, report
 from revloop.services.profit.costs import CostInput, set_costs
-from revloop.services.profit.report import build
-from revloop.web import profit_data
+from revloop.services.profit.loading import read_sales, read_work
+from revloop.services.profit.report import Model, build, report_from
+from revloop.web import profit_data, profit_views, settings_views
+from revloop.web.app import create_app
 from revloop.web.roles import Role
 
-from .conftest import NOW, money_figures
+from .conftest import NOW, Clock, money_figures, sign_in
 from .profit_store import profit_money, profit_store
 from .test_role_matrix import _leaks
 
 __all__ = ["profit_store"]
 
 OCTOBER = {"from": "2026-10", "to": "2026-10"}
+BYS: tuple[tuple[Dimension, ...], ...] = (
+    ("customer", "service_line", "month"),
+    ("agent",),
+    ("contract", "month"),
+    ("agent", "month"),
+)
 
 
 def test_finance_sees_the_services_figures(
@@ -167,16 +181,36 @@ def test_ranges(client_for: Callable[[Role], TestClient]) -> None:
     assert client.get("/profit", params={"from": "2026-13"}).status_code == 400
 
 
+def _shown(model: Model, by: tuple[Dimension, ...]) -> list[dict[str, object]]:
+    """The rows as they are shown: every figure rounded as the pages and the CLI round it."""
+    return [r.as_dict() for r in summarise(model.facts, by, months=model.months, capacity=model.capacity)]
+
+
 def test_sums_in_sql_cost_what_the_entries_cost(profit_store: App) -> None:
-    """The model the pages use (entries summed in SQL) equals the CLI's (entries one by one)."""
+    """The model the pages use (entries and invoice lines summed in SQL) gives the CLI's figures
+    (entries and lines one by one)."""
     period = Period(Period.month(2026, 1).start, Period.month(2026, 12).end)
     fast = profit_data.compute(profit_store, period, None).model
     with profit_store.engine.connect() as conn:
-        slow = build(conn, profit_store.settings, period)
-    for by in (("customer", "service_line", "month"), ("agent",), ("contract", "month")):
-        kw = {"months": slow.months, "capacity": slow.capacity}
-        assert summarise(fast.facts, by, **kw) == summarise(slow.facts, by, **kw)
+        slow = build(conn, profit_store.settings, period, work_reader=read_work, sales_reader=read_sales)
+    for by in BYS:
+        assert _shown(fast, by) == _shown(slow, by)
     assert sorted(fast.issues, key=str) == sorted(slow.issues, key=str)
+
+
+def test_the_rows_by_every_dimension_are_the_reports(profit_store: App) -> None:
+    model = profit_data.compute(profit_store, Period.month(2026, 10), None).model
+    for by, dimension in profit_views.BY.items():
+        shown = profit_views.profit(profit_store, model, by)
+        expected = report_from(model, (dimension,), "GBP")
+        assert {r.key: (r.revenue, r.cost, r.hours) for r in shown.rows} == {
+            r.value(dimension): (r.revenue, r.cost, round2(r.hours)) for r in expected.rows
+        }, by
+        assert (shown.total.revenue, shown.total.cost, shown.total.utilisation_percent) == (
+            expected.total.revenue,
+            expected.total.cost,
+            expected.total.utilisation,
+        )
 
 
 def test_uncosted_and_unlined_work_is_counted_by_entry(profit_store: App) -> None:
@@ -187,7 +221,7 @@ def test_uncosted_and_unlined_work_is_counted_by_entry(profit_store: App) -> Non
     period = Period.month(2026, 10)
     fast = profit_data.compute(profit_store, period, None).model
     with profit_store.engine.connect() as conn:
-        slow = build(conn, profit_store.settings, period)
+        slow = build(conn, profit_store.settings, period, work_reader=read_work, sales_reader=read_sales)
     assert sorted(fast.issues, key=str) == sorted(slow.issues, key=str)
     assert any(i.code == "costs.agent_missing" for i in fast.issues)
 
@@ -204,11 +238,16 @@ def test_a_change_in_the_store_is_seen_at_once(
     )
     assert first == "107.50"
     assert client.get("/api/profit", params=OCTOBER).json()["total"]["cost"] == "137.50"
-    with profit_store.engine.begin() as conn:
-        conn.execute(t.time_entries.delete().where(t.time_entries.c.source_key == "T200/1"))
-    assert client.get("/api/profit", params=OCTOBER).json()["total"]["cost"] == "107.50"
-    with profit_store.engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(t.time_entries)).scalar_one() == 4
+    entry = t.time_entries.c.source_key == "T200/1"
+    with profit_store.engine.begin() as conn:  # a sync lands an entry changed in HaloPSA...
+        conn.execute(t.time_entries.update().where(entry).values(minutes=Decimal(15)))
+    with profit_store.engine.begin() as conn:  # ... then moves the resource's watermark
+        repository.set_watermark(conn, "halopsa", "time_entries", "x", at=NOW, records=1, full=False)
+    assert client.get("/api/profit", params=OCTOBER).json()["total"]["cost"] == "122.50"
+    with profit_store.engine.begin() as conn:  # a new entry
+        row = dict(conn.execute(sa.select(t.time_entries).where(entry)).one()._mapping)
+        conn.execute(t.time_entries.insert().values(**{**row, "id": None, "source_key": "T200/2"}))
+    assert client.get("/api/profit", params=OCTOBER).json()["total"]["cost"] == "137.50"
 
 
 def test_many_entries_are_paged(profit_store: App, client_for: Callable[[Role], TestClient]) -> None:
@@ -227,3 +266,93 @@ def test_many_entries_are_paged(profit_store: App, client_for: Callable[[Role], 
     assert len(last["entries"]) == 34
     page = client.get("/profit/client/acme", params={**OCTOBER, "page": 2})
     assert "Page 2 of 3" in page.text and re.search(r'href="\?[^"]*page=3"', page.text)
+
+
+def _signed_in(application: FastAPI, role: Role) -> TestClient:
+    client = TestClient(application, base_url="http://testserver", follow_redirects=False)
+    sign_in(client, role.value)
+    return client
+
+
+def test_warming_computes_what_the_pages_ask_for(
+    profit_store: App, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The figures, rows, charts and cost view of the default period are computed by the warming
+    thread (here run by hand): the pages then compute nothing, until the store changes."""
+    application = create_app(profit_store, clock=clock, warm=True)
+    warming = application.state.profit_warming
+    assert warming.once() and not warming.once()
+
+    def computed_in_the_request(*args: object) -> None:
+        raise AssertionError("computed in the request")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(profit_data, "compute", computed_in_the_request)
+        patched.setattr(settings_views, "costs", computed_in_the_request)
+        patched.setattr(profit_views, "profit", computed_in_the_request)
+        patched.setattr(profit_views, "draw_charts", lambda *a: computed_in_the_request)
+        finance = _signed_in(application, Role.FINANCE)
+        for url in (
+            "/profit",
+            "/api/profit",
+            "/profit/client/acme",
+            "/profit/chart/profit_per_client.svg",
+            "/profit/chart/margin_trend.svg",
+            "/settings/costs",
+            "/api/settings/costs",
+        ):
+            assert finance.get(url).status_code == 200, url
+        manager = _signed_in(application, Role.SERVICE_MANAGER)
+        assert manager.get("/profit/chart/service_line_mix.svg").status_code == 200
+    set_costs(
+        profit_store,
+        [CostInput("alice", NOW.date().replace(month=1, day=1), hourly_cost=Decimal(60))],
+        now=NOW,
+    )
+    assert warming.once()
+    assert finance.get("/api/profit").json()["total"]["cost"] == "137.50"
+
+
+def test_warming_runs_while_the_dashboard_does(profit_store: App, clock: Clock, web: FastAPI) -> None:
+    assert getattr(web.state, "profit_warming", None) is None  # off in the tests' dashboards
+    application = create_app(profit_store, clock=clock, warm=True)
+    warming = application.state.profit_warming
+    with TestClient(application):
+        assert warming.running
+        deadline = time.monotonic() + 60
+        while not warming.warmed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert warming.warmed
+    assert not warming.running
+
+
+def test_the_page_has_its_charts_drawn_while_the_browser_loads_it(
+    profit_store: App, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    application = create_app(profit_store, clock=clock, warm=True)  # not started: nothing polls
+    models = application.state.profit_models
+    finance = _signed_in(application, Role.FINANCE)
+    assert finance.get("/profit", params=OCTOBER).status_code == 200
+    deadline = time.monotonic() + 60
+    while not models._charts.keys() and time.monotonic() < deadline:  # the drawing has begun
+        time.sleep(0.02)
+
+    def drawn_in_the_request(*args: object) -> None:
+        raise AssertionError("drawn in the request")
+
+    monkeypatch.setattr(profit_views, "draw_charts", lambda *a: drawn_in_the_request)
+    chart = finance.get("/profit/chart/profit_per_client.svg", params=OCTOBER)
+    assert chart.status_code == 200 and chart.content.startswith(b"<?xml")
+    models.close()
+
+
+def test_charts_drawn_in_a_process_of_their_own_are_the_same(profit_store: App, tmp_path: Path) -> None:
+    period = Period(Period.month(2026, 1).start, Period.month(2026, 12).end)
+    models = profit_data.ProfitModels()
+    computed, print_ = models.model(profit_store, period, None)
+    kept = profit_views.Kept(computed, (print_, period.start, period.end, computed.model.method), models)
+    data = export.chart_data(computed.model, "GBP")
+    assert profit_views.chart_data(profit_store, kept) == data  # the page's sums are the command's
+    apart = profit_data.draw_apart("draw", (data,))
+    here = {p.stem: p.read_bytes() for p in export.draw(data, tmp_path, ("svg",))}
+    assert apart == here and set(here) == {"profit_per_client", "margin_trend", "service_line_mix"}

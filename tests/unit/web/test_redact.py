@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from revloop.web import models
 from revloop.web.models import (
     Amount,
+    DraftDetail,
     DraftOut,
     FindingList,
     FindingOut,
@@ -81,13 +82,35 @@ def test_nested_drafts_keep_hours_and_lose_prices() -> None:
         total=Decimal("171.00"),
         stored_status=None,
         xero=XeroSide(state="differs", number="INV-1", total=Decimal("170")),
-        lines=[line],
+        line_count=1,
     )
-    out = redact(draft, Role.SERVICE_MANAGER)
-    assert out.hours == Decimal("1.5") and out.lines[0].quantity == Decimal("1.5")
-    assert (out.subtotal, out.tax, out.total, out.xero.total) == (None, None, None, None)
+    detail = DraftDetail(
+        period="2026-10",
+        label="October 2026",
+        state="ready",
+        stale=False,
+        progress=None,
+        fingerprint="f",
+        draft=draft,
+        lines=[line],
+        line_page=1,
+        line_pages=1,
+        lines_per_page=200,
+    )
+    out = redact(detail, Role.SERVICE_MANAGER)
+    assert (
+        out.draft is not None
+        and out.draft.hours == Decimal("1.5")
+        and out.lines[0].quantity == Decimal("1.5")
+    )
+    assert (out.draft.subtotal, out.draft.tax, out.draft.total, out.draft.xero.total) == (
+        None,
+        None,
+        None,
+        None,
+    )
     assert (out.lines[0].unit_amount, out.lines[0].amount, out.lines[0].explanation) == (None, None, None)
-    assert out.xero.number == "INV-1"
+    assert out.draft.xero.number == "INV-1"
 
 
 def test_mask_amounts_leaves_dates_keys_and_counts() -> None:

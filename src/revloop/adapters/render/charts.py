@@ -51,10 +51,10 @@ def _float(value: Decimal | None) -> float:
     return float(value) if value is not None else float("nan")
 
 
-def _save(fig: Figure, directory: Path, name: str) -> list[Path]:
+def _save(fig: Figure, directory: Path, name: str, formats: Sequence[str] = FORMATS) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for fmt in FORMATS:
+    for fmt in formats:
         path = directory / f"{name}.{fmt}"
         metadata: dict[str, str | None] = (
             {"Date": None, "Creator": None} if fmt == "svg" else {"Software": None}
@@ -66,7 +66,12 @@ def _save(fig: Figure, directory: Path, name: str) -> list[Path]:
 
 
 def profit_per_client(
-    labels: Sequence[str], profits: Sequence[Decimal], currency: str, directory: Path, title: str
+    labels: Sequence[str],
+    profits: Sequence[Decimal],
+    currency: str,
+    directory: Path,
+    title: str,
+    formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
     """A horizontal bar per client: its margin (losses in red)."""
     plt = _pyplot()
@@ -83,10 +88,16 @@ def profit_per_client(
         ax.set_xlabel(f"margin ({currency})")
         ax.set_title(title)
         fig.tight_layout()
-        return _save(fig, directory, "profit_per_client")
+        return _save(fig, directory, "profit_per_client", formats)
 
 
-def margin_trend(months: Sequence[str], series: Sequence[Series], directory: Path, title: str) -> list[Path]:
+def margin_trend(
+    months: Sequence[str],
+    series: Sequence[Series],
+    directory: Path,
+    title: str,
+    formats: Sequence[str] = FORMATS,
+) -> list[Path]:
     """Margin % per month, one line per series (the whole business, or each client)."""
     plt = _pyplot()
     with plt.rc_context(STYLE):
@@ -106,7 +117,7 @@ def margin_trend(months: Sequence[str], series: Sequence[Series], directory: Pat
         if len(series) > 1:
             ax.legend(loc="best", fontsize=7)
         fig.tight_layout()
-        return _save(fig, directory, "margin_trend")
+        return _save(fig, directory, "margin_trend", formats)
 
 
 def service_line_mix(
@@ -116,6 +127,7 @@ def service_line_mix(
     directory: Path,
     title: str,
     ylabel: str | None = None,
+    formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
     """Revenue per month stacked by service line (or another figure, named by ``ylabel``)."""
     plt = _pyplot()
@@ -132,4 +144,4 @@ def service_line_mix(
         ax.set_title(title)
         ax.legend(loc="best", fontsize=7)
         fig.tight_layout()
-        return _save(fig, directory, "service_line_mix")
+        return _save(fig, directory, "service_line_mix", formats)

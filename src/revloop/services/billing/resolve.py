@@ -125,12 +125,24 @@ def _ratebook(
     customer_codes: Mapping[int, str],
     contract_codes: Mapping[int, str],
     catalogue: Mapping[str, Any],
+    only_these: bool = False,
 ) -> Ratebook:
+    """The ratebook: global rows, and the rows of the customers and contracts given (only their rows
+    are read when ``only_these``)."""
     types = {r.id: r for r in conn.execute(sa.select(t.charge_types))}
+    rows = sa.select(t.rate_rows)
+    if only_these:
+        rows = rows.where(
+            sa.or_(
+                t.rate_rows.c.scope == "global",
+                t.rate_rows.c.customer_id.in_(list(customer_codes)),
+                t.rate_rows.c.contract_id.in_(list(contract_codes)),
+            )
+        )
     global_rows: dict[int, list[RateRow]] = defaultdict(list)
     customer_rows: dict[str, dict[str, list[RateRow]]] = defaultdict(lambda: defaultdict(list))
     contract_rows: dict[str, dict[str, list[RateRow]]] = defaultdict(lambda: defaultdict(list))
-    for r in conn.execute(sa.select(t.rate_rows).order_by(t.rate_rows.c.effective_from, t.rate_rows.c.id)):
+    for r in conn.execute(rows.order_by(t.rate_rows.c.effective_from, t.rate_rows.c.id)):
         code = types[r.charge_type_id].code
         if r.scope == "global":
             global_rows[r.charge_type_id].append(_row(r))
@@ -190,9 +202,14 @@ def load_book(
         query = query.where(t.customers.c.code == customer)
     customer_rows = list(conn.execute(query))
     customer_codes = {r.id: r.code for r in customer_rows}
+    ids = list(customer_codes)
+
+    def mine(column: Any) -> Any:  # the customer's rows only, when one is asked for
+        return column.in_(ids) if customer is not None else sa.true()
+
     prices: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
     item_codes = {r.id: r.code for r in conn.execute(sa.select(t.items.c.id, t.items.c.code))}
-    for r in conn.execute(sa.select(t.item_prices)):
+    for r in conn.execute(sa.select(t.item_prices).where(mine(t.item_prices.c.customer_id))):
         prices[r.customer_id].append((item_codes[r.item_id], r.unit_price))
     customers = {
         r.code: Customer(
@@ -210,10 +227,22 @@ def load_book(
         )
         for r in customer_rows
     }
-    contract_rows = [r for r in conn.execute(sa.select(t.contracts)) if r.customer_id in customer_codes]
+    contract_rows = [
+        r
+        for r in conn.execute(sa.select(t.contracts).where(mine(t.contracts.c.customer_id)))
+        if r.customer_id in customer_codes
+    ]
     contract_codes = {r.id: r.code for r in contract_rows}
+
+    def theirs(column: Any) -> Any:  # rows of the customer's contracts only, when one is asked for
+        return column.in_(list(contract_codes)) if customer is not None else sa.true()
+
     purchases: dict[int, list[Purchase]] = defaultdict(list)
-    for r in conn.execute(sa.select(t.contract_purchases).order_by(t.contract_purchases.c.date)):
+    for r in conn.execute(
+        sa.select(t.contract_purchases)
+        .where(theirs(t.contract_purchases.c.contract_id))
+        .order_by(t.contract_purchases.c.date)
+    ):
         purchases[r.contract_id].append(Purchase(r.date, r.amount, r.expires))
     contracts = {
         r.code: _contract(r, customer_codes[r.customer_id], purchases[r.id], settings, catalogue)
@@ -222,12 +251,14 @@ def load_book(
     opening = {
         contract_codes[r.contract_id]: r.closing
         for r in conn.execute(
-            sa.select(t.contract_balances).where(t.contract_balances.c.period_end == period.start)
+            sa.select(t.contract_balances).where(
+                t.contract_balances.c.period_end == period.start, theirs(t.contract_balances.c.contract_id)
+            )
         )
         if r.contract_id in contract_codes
     }
     tax_rates = {r.code: r.rate_percent for r in conn.execute(sa.select(t.tax_rates))}
-    ratebook = _ratebook(conn, customer_codes, contract_codes, catalogue)
+    ratebook = _ratebook(conn, customer_codes, contract_codes, catalogue, customer is not None)
     type_codes = {r.id: r.code for r in conn.execute(sa.select(t.charge_types.c.id, t.charge_types.c.code))}
     agents = {r.id: r.name for r in conn.execute(sa.select(t.agents.c.id, t.agents.c.name))}
     work = sa.select(t.time_entries).where(
@@ -239,9 +270,11 @@ def load_book(
         ),
     )
     if customer is not None:
-        work = work.where(t.time_entries.c.customer_id.in_(list(customer_codes)))
+        work = work.where(t.time_entries.c.customer_id.in_(ids))
     worked_on = sa.select(t.time_entries.c.ticket_id).where(  # the period's tickets, not every ticket
-        t.time_entries.c.work_date >= period.start, t.time_entries.c.work_date < period.end
+        t.time_entries.c.work_date >= period.start,
+        t.time_entries.c.work_date < period.end,
+        mine(t.time_entries.c.customer_id),
     )
     tickets = {
         r.id: (r.halopsa_id or str(r.id), r.summary, r.service_line)
@@ -290,9 +323,6 @@ def load_book(
         )
         if r.mileage and r.mileage > 0:
             mileage.append(MileageRecord(f"{r.source_key}:mileage", code, r.work_date, r.mileage))
-
-    def mine(column: Any) -> Any:  # the customer's rows only, when one is asked for
-        return column.in_(list(customer_codes)) if customer is not None else sa.true()
 
     assets = tuple(
         CountedThing(str(r.id), customer_codes[r.customer_id], r.asset_type, r.since, r.until)
@@ -355,6 +385,7 @@ def load_book(
             sa.select(t.expenses).where(
                 t.expenses.c.date >= period.start,
                 t.expenses.c.date < period.end,
+                mine(t.expenses.c.customer_id),
                 sa.or_(
                     t.expenses.c.billing_state == "unbilled",
                     t.expenses.c.invoice_key.in_(billed_here(period)),
@@ -389,6 +420,7 @@ def load_book(
             sa.select(t.items_issued).where(
                 t.items_issued.c.date >= period.start,
                 t.items_issued.c.date < period.end,
+                mine(t.items_issued.c.customer_id),
                 sa.or_(
                     t.items_issued.c.billing_state == "unbilled",
                     t.items_issued.c.invoice_key.in_(billed_here(period)),

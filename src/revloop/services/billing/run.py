@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -22,12 +22,13 @@ from sqlalchemy.engine import Connection
 from revloop.adapters.db import audit, repository
 from revloop.adapters.db import tables as t
 from revloop.bootstrap import App
-from revloop.domain.engine import RatingResult, rate
+from revloop.domain.engine import CHUNK_ENTRIES, RatingResult, join_results, rate, split_by_customer
 from revloop.domain.findings import Finding
 from revloop.domain.invoicing import DraftInvoice, InvoiceLine
 from revloop.domain.issues import Issue, NotFound, PeriodClosed, Severity
 from revloop.domain.money import round2
 from revloop.domain.periods import Period
+from revloop.domain.records import Book
 from revloop.services.billing.ahead import SUFFIX as PERIODIC_SUFFIX
 from revloop.services.billing.ahead import without_periodic
 from revloop.services.billing.resolve import Resolved, load_book
@@ -141,6 +142,13 @@ def check_period_open(conn: Connection, period: Period, rebill: bool) -> None:
         )
 
 
+#: ``progress(stage, done, total)`` while a period is computed: ``("reading", 0, 0)`` while the
+#: store is read, then ``("rating", customers rated, customers)`` as each group of customers is rated
+Progress = Callable[[str, int, int], None]
+#: with a progress callback, the period is rated in about this many groups of customers
+RATING_STEPS = 20
+
+
 def bill(
     app: App,
     period: Period,
@@ -151,58 +159,152 @@ def bill(
     rebill: bool = False,
     actor: str = "cli",
 ) -> BillResult:
+    """Rate the period (``compute``) and, unless ``preview``, keep its drafts (``keep``)."""
+    outcome = compute(app, period, customer=customer, rebill=rebill)
+    if preview:
+        return outcome
+    return keep(app, outcome, now=now, customer=customer, rebill=rebill, actor=actor)
+
+
+def compute(
+    app: App,
+    period: Period,
+    *,
+    customer: str | None = None,
+    rebill: bool = False,
+    progress: Progress | None = None,
+) -> BillResult:
+    """What billing the period would draft: its drafts, issues and findings. Changes nothing."""
     engine = app.engine
+    if progress is not None:
+        progress("reading", 0, 0)
     with engine.connect() as conn:
         check_period_open(conn, period, rebill)
         resolved: Resolved = load_book(conn, app.settings, period, customer)
-    result = rate(resolved.book, period)
+    result = _rate(resolved.book, period, progress)
     drafts = tuple(_in_currency(d, resolved.currencies.get(d.customer)) for d in result.invoices)
     with engine.connect() as conn:
         drafts = without_periodic(conn, drafts)
-    outcome = BillResult(
+    return BillResult(
         period,
         drafts,
         dict(resolved.names),
         resolved.issues + result.issues,
         result.findings,
         result,
-        preview=preview,
+        preview=True,
     )
-    if preview:
-        return outcome
-    with engine.begin() as conn:
-        _store(conn, outcome, customer, now, actor, rebill)
-        _store_balances(conn, period, result, now)
-        repository.record_findings(
-            conn, [_as_finding(i, "issue") for i in outcome.issues if i.subject], at=now
-        )
-        repository.record_findings(
-            conn, [_as_finding(f, "finding") for f in outcome.findings if f.subject], at=now
-        )
-        repository.upsert(
-            conn,
-            t.billing_periods,
-            [{"start": period.start, "end": period.end, "status": "open"}],
-            key=("start",),
-            update=(),
-        )
-        audit.record(
-            conn,
-            at=now,
-            actor=actor,
-            action="bill.run",
-            entity="period",
-            entity_id=period.start.isoformat(),
-            details={
-                "customer": customer,
-                "created": len(outcome.created),
-                "updated": len(outcome.updated),
-                "unchanged": len(outcome.unchanged),
-                "removed": len(outcome.removed),
-                "issues": len(outcome.issues),
-            },
-        )
-    return outcome
+
+
+def _customers_of(book: Book) -> set[str]:
+    records: tuple[tuple[Any, ...], ...] = (
+        book.entries,
+        book.recurring,
+        book.mileage,
+        book.expenses,
+        book.items_issued,
+        book.assets,
+        book.users,
+    )
+    found = {r.customer for kind in records for r in kind}
+    found.update(c.customer for c in book.contracts.values())
+    return found
+
+
+def _rate(book: Book, period: Period, progress: Progress | None) -> RatingResult:
+    """``rate(book, period)``; with ``progress``, a group of customers at a time (customers are rated
+    independently: ``join_results`` of the groups is exactly the whole book's result)."""
+    if progress is None:
+        return rate(book, period)
+    parts = split_by_customer(book, max(-(-len(book.entries) // CHUNK_ENTRIES), RATING_STEPS))
+    groups = [_customers_of(part) for part in parts]
+    total = len(set().union(*groups))
+    done = 0
+    results = []
+    progress("rating", 0, total)
+    for part, group in zip(parts, groups, strict=True):
+        results.append(rate(part, period))
+        done += len(group)
+        progress("rating", min(done, total), total)
+    return join_results(period, results)
+
+
+def keep(
+    app: App,
+    outcome: BillResult,
+    *,
+    now: datetime,
+    customer: str | None = None,
+    rebill: bool = False,
+    actor: str = "cli",
+    keys: Collection[str] | None = None,
+) -> BillResult:
+    """Keep the drafts ``compute`` made (all, or those under ``keys``), as ``revloop bill`` does."""
+    with app.engine.begin() as conn:
+        return keep_in(conn, outcome, now=now, customer=customer, rebill=rebill, actor=actor, keys=keys)
+
+
+def keep_in(
+    conn: Connection,
+    outcome: BillResult,
+    *,
+    now: datetime,
+    customer: str | None = None,
+    rebill: bool = False,
+    actor: str = "cli",
+    keys: Collection[str] | None = None,
+    progress: Progress | None = None,
+) -> BillResult:
+    """``keep`` inside the caller's transaction. ``outcome`` is left as it was: the returned copy says
+    what was created, updated, kept unchanged and removed. ``progress("keeping", drafts kept, drafts)``
+    is called as the drafts are written."""
+    from dataclasses import replace
+
+    period = outcome.period
+    wanted = None if keys is None else set(keys)
+    kept = replace(
+        outcome,
+        drafts=outcome.drafts if wanted is None else tuple(d for d in outcome.drafts if d.key in wanted),
+        created=[],
+        updated=[],
+        unchanged=[],
+        removed=[],
+        locked=[],
+        rebilled=[],
+        credited=[],
+        preview=False,
+    )
+    _store(conn, kept, customer, now, actor, rebill, wanted, progress)
+    _store_balances(conn, period, kept.rating, now)
+    repository.record_findings(conn, [_as_finding(i, "issue") for i in kept.issues if i.subject], at=now)
+    repository.record_findings(conn, [_as_finding(f, "finding") for f in kept.findings if f.subject], at=now)
+    repository.upsert(
+        conn,
+        t.billing_periods,
+        [{"start": period.start, "end": period.end, "status": "open"}],
+        key=("start",),
+        update=(),
+    )
+    details: dict[str, Any] = {
+        "customer": customer,
+        "created": len(kept.created),
+        "updated": len(kept.updated),
+        "unchanged": len(kept.unchanged),
+        "removed": len(kept.removed),
+        "issues": len(kept.issues),
+    }
+    if wanted is not None:
+        details["keys"] = len(wanted)
+    audit.record(
+        conn,
+        at=now,
+        actor=actor,
+        action="bill.run",
+        entity="period",
+        entity_id=period.start.isoformat(),
+        details=details,
+    )
+    return kept
 
 
 def _store_balances(conn: Connection, period: Period, result: RatingResult, now: datetime) -> None:
@@ -422,7 +524,14 @@ def invoice_values(
 
 
 def _store(
-    conn: Connection, outcome: BillResult, customer: str | None, now: datetime, actor: str, rebill: bool
+    conn: Connection,
+    outcome: BillResult,
+    customer: str | None,
+    now: datetime,
+    actor: str,
+    rebill: bool,
+    keys: set[str] | None = None,
+    progress: Progress | None = None,
 ) -> None:
     period = outcome.period
     customer_ids = {c: i for c, i in conn.execute(sa.select(t.customers.c.code, t.customers.c.id))}
@@ -441,13 +550,16 @@ def _store(
         existing_query = existing_query.where(t.invoices.c.customer_id == customer_ids.get(customer, -1))
     chains: dict[str, list[Any]] = {}
     for found in conn.execute(existing_query):
-        chains.setdefault(base_key(found.key), []).append(found)
+        if keys is None or base_key(found.key) in keys:  # only the drafts being kept, when named
+            chains.setdefault(base_key(found.key), []).append(found)
     existing: dict[str, Any] = {}
     for base, chain in chains.items():
         chain.sort(key=lambda r: revision(r.key))
         existing[base] = chain[-1]
     in_xero = _already_in_xero(conn, [d.key for d in outcome.drafts if d.key not in existing])
-    for draft in outcome.drafts:
+    for done, draft in enumerate(outcome.drafts):
+        if progress is not None and done % 25 == 0:
+            progress("keeping", done, len(outcome.drafts))
         chain = chains.pop(draft.key, [])
         row = existing.pop(draft.key, None)
         if row is not None and revision(row.key) > 0:
@@ -617,6 +729,24 @@ def approve(
     everything: bool = False,
 ) -> Approved:
     """Approve drafts by key, by customer, or all drafts (of a period, if given)."""
+    with app.engine.begin() as conn:
+        return approve_in(
+            conn, now=now, by=by, keys=keys, period=period, customer=customer, everything=everything
+        )
+
+
+def approve_in(
+    conn: Connection,
+    *,
+    now: datetime,
+    by: str,
+    keys: Sequence[str] = (),
+    period: Period | None = None,
+    customer: str | None = None,
+    everything: bool = False,
+    progress: Progress | None = None,
+) -> Approved:
+    """``approve`` inside the caller's transaction; ``progress("approving", done, drafts)``."""
     query = sa.select(t.invoices.c.id, t.invoices.c.key, t.invoices.c.status).where(
         t.invoices.c.origin == "revloop"
     )
@@ -632,25 +762,24 @@ def approve(
         query = query.where(t.invoices.c.period_start == period.start)
     approved: list[str] = []
     already: list[str] = []
-    with app.engine.begin() as conn:
-        rows = list(conn.execute(query))
-        found = {r.key for r in rows}
-        missing = [k for k in keys if k not in found]
-        if missing:
-            raise NotFound(f"no draft invoice with key {missing[0]}", hint="`revloop invoices` lists them")
-        for row in rows:
-            if row.status != "draft":
-                already.append(row.key)
-                continue
-            conn.execute(
-                t.invoices.update()
-                .where(t.invoices.c.id == row.id, t.invoices.c.status == "draft")
-                .values(status="approved", approved_by=by, approved_at=now)
-            )
-            audit.record(
-                conn, at=now, actor=by, action="invoice.approve", entity="invoice", entity_id=row.key
-            )
-            approved.append(row.key)
+    rows = list(conn.execute(query))
+    found = {r.key for r in rows}
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise NotFound(f"no draft invoice with key {missing[0]}", hint="`revloop invoices` lists them")
+    for done, row in enumerate(rows):
+        if progress is not None and done % 50 == 0:
+            progress("approving", done, len(rows))
+        if row.status != "draft":
+            already.append(row.key)
+            continue
+        conn.execute(
+            t.invoices.update()
+            .where(t.invoices.c.id == row.id, t.invoices.c.status == "draft")
+            .values(status="approved", approved_by=by, approved_at=now)
+        )
+        audit.record(conn, at=now, actor=by, action="invoice.approve", entity="invoice", entity_id=row.key)
+        approved.append(row.key)
     return Approved(approved, already)
 
 

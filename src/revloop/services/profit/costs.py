@@ -31,6 +31,7 @@ from revloop.domain.costing import (
     BooksMonth,
     CostInputError,
     LoadedRate,
+    RateTimeline,
     blended_books_rate,
     books_rates,
     check_rows,
@@ -40,10 +41,11 @@ from revloop.domain.costing import (
 from revloop.domain.issues import ConnectorError, Issue, NotFound
 from revloop.domain.money import q4, to_decimal
 from revloop.domain.periods import Period, add_months
-from revloop.domain.profitability import cost_work
+from revloop.domain.profitability import SIXTY
 from revloop.exactjson import read_decimal
-from revloop.services.profit.loading import read_agent_costs, read_pnl, read_work
+from revloop.services.profit.loading import read_agent_costs, read_pnl
 from revloop.services.profit.report import policy
+from revloop.services.profit.totals import AgentHours, agent_hours, missing_cost_issue
 
 ZERO = Decimal(0)
 COLUMNS = ("agent", "from", "salary", "oncost_percent", "productive_hours", "hourly_cost", "currency")
@@ -235,33 +237,30 @@ class CostsView:
 
 def show(app: App, *, on: date, months: int = 12) -> CostsView:
     """Each agent's loaded cost on ``on`` by the salary method, the books' rate over the ``months``
-    months before ``on``'s month, and the two per month."""
+    months before ``on``'s month, and the two per month. The time entries are summed in SQL per agent
+    and stretch of days of one cost (``totals.agent_hours``): the figures are the entries' own."""
     end = month_of(on)
     period = Period(add_months(end, -months), end)
     settings = app.settings
     with app.engine.connect() as conn:
         rows, names = read_agent_costs(conn)
-        work = read_work(conn, period)
+        work = agent_hours(conn, period)
         pnl = read_pnl(conn)
     timeline = loaded_rates(rows, policy(settings))
-    hours: dict[date, Decimal] = {}
+    minutes: dict[date, Decimal] = {}
     for w in work:
-        hours[month_of(w.day)] = hours.get(month_of(w.day), ZERO) + w.hours
+        minutes[month_of(w.day)] = minutes.get(month_of(w.day), ZERO) + w.minutes
+    hours = {m: total / SIXTY for m, total in minutes.items()}
     wanted = [add_months(period.start, n) for n in range(months)]
     books, issues = books_rates(
         pnl, hours, settings.costs_payroll_accounts, settings.costs_overhead_accounts, wanted
     )
-    issues = check_rows(rows) + issues
-
-    def salary_rate(agent: str, day: date) -> Decimal | None:
-        found = timeline.rate_on(agent, day)
-        return found.hourly if found else None
-
-    labour, missing = cost_work(work, salary_rate, ZERO)
-    issues += missing
+    issues = check_rows(rows) + issues + _uncosted(work, timeline)
     cost_by_month: dict[date, Decimal] = {}
-    for f in labour:
-        cost_by_month[f.month] = cost_by_month.get(f.month, ZERO) + f.cost
+    for w in work:
+        rate = timeline.rate_on(w.agent, w.day)
+        if rate is not None:
+            cost_by_month[month_of(w.day)] = cost_by_month.get(month_of(w.day), ZERO) + rate.hourly * w.hours
     by_month = [
         MonthView(
             m,
@@ -275,6 +274,23 @@ def show(app: App, *, on: date, months: int = 12) -> CostsView:
     agent_ids = sorted({r.agent for r in rows}, key=lambda a: names.get(a, a))
     agents = [AgentView(a, names.get(a, a), timeline.rate_on(a, on), blended) for a in agent_ids]
     return CostsView(on, wanted, agents, by_month, blended, issues)
+
+
+def _uncosted(work: Sequence[AgentHours], timeline: RateTimeline) -> list[Issue]:
+    """``costs.agent_missing`` for each agent with entries on days without a cost."""
+    per_agent: dict[str, list[AgentHours]] = {}
+    for w in work:
+        if timeline.rate_on(w.agent, w.day) is None:
+            per_agent.setdefault(w.agent, []).append(w)
+    return [
+        missing_cost_issue(
+            agent,
+            sum(w.entries for w in found),
+            sum((w.hours for w in found), ZERO),
+            min(w.first for w in found),
+        )
+        for agent, found in sorted(per_agent.items())
+    ]
 
 
 # --- Xero's Profit and Loss in -----------------------------------------------------------------

@@ -36,6 +36,8 @@ FEE_KINDS = ("fixed_price", "allowance")
 #: contracts whose fee (or, for prepay, top-up) pays for the work they cover: split like a fee
 SPLIT_KINDS = (*FEE_KINDS, "prepay")
 ZERO = Decimal(0)
+ONE = Decimal(1)
+MINUS_ONE = Decimal(-1)
 
 
 @dataclass
@@ -94,7 +96,7 @@ def read_pnl(conn: Connection, months: Sequence[date] | None = None) -> list[Pnl
     ]
 
 
-def read_work(conn: Connection, period: Period, lines: _Lines | None = None) -> list[Work]:
+def read_work(conn: Connection, period: Period, lines: Lines | None = None) -> list[Work]:
     """The period's time entries. Service line: the entry's, else its ticket's, else its charge
     type's, else (with ``lines``) the one of the charge type's item code; mileage without one takes
     the mileage item's."""
@@ -142,7 +144,7 @@ def _reference_month(reference: str | None) -> date | None:
     return None
 
 
-class _Lines:
+class Lines:
     """Service line of an invoice line or other record, from what the store and settings say."""
 
     def __init__(self, conn: Connection, settings: Settings) -> None:
@@ -162,12 +164,13 @@ class _Lines:
         """The service line of an item code (its item's, a charge type's, or the settings'), if any."""
         return self.by_item.get(item_code or "")
 
-    def of(self, item_code: str | None, stored: str | None = None) -> str:
+    def of(self, item_code: str | None, stored: str | None = None, count: int = 1) -> str:
+        """The line's service line; ``count``: how many lines ask (counted when there is none)."""
         if stored:
             return stored
         line = self.by_item.get(item_code or "")
         if line is None:
-            self.unknown[item_code or ""] += 1
+            self.unknown[item_code or ""] += count
             return NO_LINE
         return line
 
@@ -217,7 +220,7 @@ def _fee_contract(
     contracts: Sequence[_Contract], customer: str, month: date, item_code: str | None
 ) -> _Contract | None:
     """The fixed, allowance or prepay contract of the client in force in ``month`` whose fee (top-up)
-    item this is."""
+    item this is (``contracts``: the client's split contracts)."""
     for c in contracts:
         if (
             c.customer == customer
@@ -236,29 +239,50 @@ def fx_hint(currency: str, base: str) -> str:
 
 def _fx(settings: Settings, currency: str) -> Decimal | None:
     if currency == settings.currency:
-        return Decimal(1)
+        return ONE
     return settings.costs_fx_rates.get(currency)
 
 
-def read_sales(
-    conn: Connection, settings: Settings, period: Period, lines: _Lines
-) -> tuple[list[Sale], list[Fact], list[Issue]]:
-    """Revenue lines of the period's months, and the supplier cost of the items they sell."""
-    issues: list[Issue] = []
-    customers = {r.id: r.code for r in conn.execute(sa.select(t.customers.c.id, t.customers.c.code))}
-    contracts = _contracts(conn, settings, customers)
-    stocked = {r.item_id for r in conn.execute(sa.select(t.item_lots.c.item_id).distinct())} | {
-        r.item_id for r in conn.execute(sa.select(t.items_issued.c.item_id).distinct())
-    }
-    stocked_codes = {r.code for r in conn.execute(sa.select(t.items.c.id, t.items.c.code)) if r.id in stocked}
-    docs = list(
-        conn.execute(
-            sa.select(t.invoices).where(
-                t.invoices.c.origin.in_(("revloop", "xero")),
-                t.invoices.c.doc_type.in_(("invoice", "credit_note")),
-            )
-        )
-    )
+#: what deciding which documents count, and attributing their lines, reads of an invoice
+DOCUMENT_COLUMNS = (
+    "id",
+    "origin",
+    "doc_type",
+    "key",
+    "reference",
+    "number",
+    "customer_id",
+    "period_start",
+    "date",
+    "currency",
+    "line_amount_types",
+    "status",
+    "external_id",
+    "subtotal",
+)
+
+
+@dataclass
+class Documents:
+    """The invoices and credit notes whose lines are revenue of the period's months, and what their
+    lines are read with."""
+
+    picked: dict[int, tuple[Any, date]]  # invoice id -> (the document, the month it bills)
+    customers: dict[int, str]  # customer id -> code
+    contracts: dict[int, _Contract]
+    split: dict[str, list[_Contract]]  # customer code -> its fixed, allowance and prepay contracts
+    stocked_codes: set[str]  # items issued from stock: their cost is the stock's, not a unit cost
+    issues: list[Issue]
+
+    def chunks(self, size: int = 5000) -> list[list[int]]:
+        """The picked ids in ascending runs of at most ``size`` (one statement each)."""
+        ids = sorted(self.picked)
+        return [ids[n : n + size] for n in range(0, len(ids), size)]
+
+
+def _chosen(docs: Sequence[Any]) -> list[Any]:
+    """Each document counted once: revloop's posted one when Xero's copy still says the same,
+    otherwise Xero's (``AUTHORISED`` or ``PAID``)."""
     xero = {r.external_id: r for r in docs if r.origin == "xero" and r.external_id}
     posted = {
         r.external_id: r for r in docs if r.origin == "revloop" and r.status == "posted" and r.external_id
@@ -275,9 +299,46 @@ def read_sales(
             twin = posted.get(r.external_id)
             if twin is None or twin.subtotal != r.subtotal:
                 chosen.append(r)
+    return chosen
+
+
+def _unknown_customer(r: Any) -> Issue:
+    return Issue(
+        "profit.unknown_customer",
+        Severity.ERROR,
+        f"{r.origin}:{r.doc_type}:{r.external_id or r.key}",
+        f"{r.doc_type.replace('_', ' ')} {r.number or r.key} ({r.subtotal} {r.currency}) is for "
+        "a contact linked to no customer; its revenue is left out",
+        action="link the Xero contact to a customer with `revloop map`, then sync again",
+        amount=str(r.subtotal),
+    )
+
+
+def pick_documents(conn: Connection, settings: Settings, period: Period) -> Documents:
+    """The documents counted as revenue of the period's months (see the module's docstring)."""
+    customers = {r.id: r.code for r in conn.execute(sa.select(t.customers.c.id, t.customers.c.code))}
+    contracts = _contracts(conn, settings, customers)
+    split: dict[str, list[_Contract]] = defaultdict(list)
+    for c in contracts.values():
+        if c.kind in SPLIT_KINDS:
+            split[c.customer].append(c)
+    stocked = {r.item_id for r in conn.execute(sa.select(t.item_lots.c.item_id).distinct())} | {
+        r.item_id for r in conn.execute(sa.select(t.items_issued.c.item_id).distinct())
+    }
+    stocked_codes = {r.code for r in conn.execute(sa.select(t.items.c.id, t.items.c.code)) if r.id in stocked}
+    inv = t.invoices
+    columns = [inv.c[name] for name in DOCUMENT_COLUMNS]
+    docs = list(
+        conn.execute(
+            sa.select(*columns).where(
+                inv.c.origin.in_(("revloop", "xero")), inv.c.doc_type.in_(("invoice", "credit_note"))
+            )
+        )
+    )
     wanted = set(months_of(period))
     picked: dict[int, tuple[Any, date]] = {}
-    for r in chosen:
+    issues: list[Issue] = []
+    for r in _chosen(docs):
         month = (
             month_of(r.period_start)
             if r.period_start
@@ -286,95 +347,118 @@ def read_sales(
         if month is None or month not in wanted:
             continue
         if r.customer_id not in customers:
-            issues.append(
-                Issue(
-                    "profit.unknown_customer",
-                    Severity.ERROR,
-                    f"{r.origin}:{r.doc_type}:{r.external_id or r.key}",
-                    f"{r.doc_type.replace('_', ' ')} {r.number or r.key} ({r.subtotal} {r.currency}) is for "
-                    "a contact linked to no customer; its revenue is left out",
-                    action="link the Xero contact to a customer with `revloop map`, then sync again",
-                    amount=str(r.subtotal),
-                )
-            )
+            issues.append(_unknown_customer(r))
             continue
         picked[r.id] = (r, month)
-    if not picked:
-        return [], [], issues
-    sales: list[Sale] = []
-    supplier: list[Fact] = []
-    contract_list = list(contracts.values())
-    query = sa.select(t.invoice_lines).where(t.invoice_lines.c.invoice_id.in_(list(picked)))
-    for line in conn.execute(query.order_by(t.invoice_lines.c.invoice_id, t.invoice_lines.c.position)):
-        doc, month = picked[line.invoice_id]
-        customer = customers[doc.customer_id]
-        fx = _fx(settings, doc.currency)
-        source = f"{doc.origin}:{doc.number or doc.key}/{line.position}"
-        if fx is None:
-            issues.append(
-                Issue(
-                    "profit.no_fx_rate",
-                    Severity.ERROR,
-                    f"{doc.origin}:{doc.doc_type}:{doc.external_id or doc.key}",
-                    f"no rate for {doc.currency} to {settings.currency}; the line {source} is left out",
-                    action=fx_hint(doc.currency, settings.currency),
-                )
-            )
-            continue
-        sign = Decimal(-1) if doc.doc_type == "credit_note" else Decimal(1)
-        amount = line.amount - (line.tax if doc.line_amount_types == "Inclusive" else ZERO)
-        contract = contracts.get(line.contract_id) if line.contract_id else None
-        fee = None
-        kinds = FEE_KINDS if line.kind == "fee" else ("prepay",) if line.kind == "topup" else ()
-        if doc.origin == "revloop" and contract and contract.kind in kinds:
-            fee = contract
-        elif doc.origin == "xero":
-            fee = _fee_contract(contract_list, customer, month, line.item_code)
-        service_line = lines.of(line.item_code, line.service_line)
-        owner = contract or fee
-        sales.append(
-            Sale(
-                id=source,
-                customer=customer,
-                month=month,
-                amount=sign * amount,
-                service_line=service_line,
-                contract=owner.code if owner else None,
-                fx=fx,
-                fee_contract=fee.code if fee else None,
-                fee_lines=fee.service_lines if fee else None,
+    return Documents(picked, customers, contracts, dict(split), stocked_codes, issues)
+
+
+@dataclass
+class Revenue:
+    """What invoice lines give: revenue lines, the supplier cost of what they sell, and issues."""
+
+    sales: list[Sale] = field(default_factory=list)
+    supplier: list[Fact] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+    def add_sale(self, sale: Sale) -> None:
+        self.sales.append(sale)
+
+    def add_cost(self, fact: Fact) -> None:
+        self.supplier.append(fact)
+
+
+def add_line(
+    revenue: Revenue, docs: Documents, settings: Settings, lines: Lines, line: Any, count: int = 1
+) -> bool:
+    """``line`` of a picked document as a revenue line (and its supplier cost); ``count``: how many
+    stored lines it sums (for the issues). False when its currency has no rate (it is left out)."""
+    doc, month = docs.picked[line.invoice_id]
+    customer = docs.customers[doc.customer_id]
+    fx = _fx(settings, doc.currency)
+    source = f"{doc.origin}:{doc.number or doc.key}/{line.position}"
+    if fx is None:
+        revenue.issues.append(
+            Issue(
+                "profit.no_fx_rate",
+                Severity.ERROR,
+                f"{doc.origin}:{doc.doc_type}:{doc.external_id or doc.key}",
+                f"no rate for {doc.currency} to {settings.currency}; the line {source} is left out",
+                action=fx_hint(doc.currency, settings.currency),
             )
         )
-        unit_cost = settings.costs_item_unit_costs.get(line.item_code or "")
-        if unit_cost is not None and line.item_code not in stocked_codes and line.kind != "item":
-            supplier.append(
-                Fact(
-                    "supplier",
-                    source,
-                    customer,
-                    service_line,
-                    month,
-                    owner.code if owner else "",
-                    cost=sign * line.quantity * unit_cost,
-                )
+        return False
+    sign = MINUS_ONE if doc.doc_type == "credit_note" else ONE
+    amount = line.amount - (line.tax if doc.line_amount_types == "Inclusive" else ZERO)
+    contract = docs.contracts.get(line.contract_id) if line.contract_id else None
+    fee = None
+    kinds = FEE_KINDS if line.kind == "fee" else ("prepay",) if line.kind == "topup" else ()
+    if doc.origin == "revloop" and contract and contract.kind in kinds:
+        fee = contract
+    elif doc.origin == "xero":
+        fee = _fee_contract(docs.split.get(customer, ()), customer, month, line.item_code)
+    service_line = lines.of(line.item_code, line.service_line, count)
+    owner = contract or fee
+    revenue.add_sale(
+        Sale(
+            id=source,
+            customer=customer,
+            month=month,
+            amount=sign * amount,
+            service_line=service_line,
+            contract=owner.code if owner else None,
+            fx=fx,
+            fee_contract=fee.code if fee else None,
+            fee_lines=fee.service_lines if fee else None,
+        )
+    )
+    unit_cost = settings.costs_item_unit_costs.get(line.item_code or "")
+    if unit_cost is not None and line.item_code not in docs.stocked_codes and line.kind != "item":
+        revenue.add_cost(
+            Fact(
+                "supplier",
+                source,
+                customer,
+                service_line,
+                month,
+                owner.code if owner else "",
+                cost=sign * line.quantity * unit_cost,
             )
-    return sales, supplier, issues
+        )
+    return True
+
+
+def read_sales(
+    conn: Connection, settings: Settings, period: Period, lines: Lines
+) -> tuple[list[Sale], list[Fact], list[Issue]]:
+    """Revenue lines of the period's months, one per invoice line, and the supplier cost of the items
+    they sell."""
+    docs = pick_documents(conn, settings, period)
+    revenue = Revenue(issues=list(docs.issues))
+    il = t.invoice_lines
+    for ids in docs.chunks():
+        query = sa.select(il).where(il.c.invoice_id.in_(ids)).order_by(il.c.invoice_id, il.c.position)
+        for line in conn.execute(query):
+            add_line(revenue, docs, settings, lines, line)
+    return revenue.sales, revenue.supplier, revenue.issues
 
 
 def read_other_costs(
-    conn: Connection, settings: Settings, period: Period, lines: _Lines
+    conn: Connection, settings: Settings, period: Period, lines: Lines
 ) -> tuple[list[Fact], list[Issue]]:
     """Expenses (what they cost) and issued items (first in, first out) of the period."""
     issues: list[Issue] = []
     customers = {r.id: r.code for r in conn.execute(sa.select(t.customers.c.id, t.customers.c.code))}
-    tickets = {
-        r.id: r.service_line for r in conn.execute(sa.select(t.tickets.c.id, t.tickets.c.service_line))
-    }
     facts: list[Fact] = []
     expense_item = settings.billing_expense_item_code or "EXPENSES"
-    for r in conn.execute(
-        sa.select(t.expenses).where(t.expenses.c.date >= period.start, t.expenses.c.date < period.end)
-    ):
+    ex = t.expenses
+    expenses = (
+        sa.select(ex, t.tickets.c.service_line.label("ticket_line"))
+        .select_from(ex.outerjoin(t.tickets, t.tickets.c.id == ex.c.ticket_id))
+        .where(ex.c.date >= period.start, ex.c.date < period.end)
+        .order_by(ex.c.id)
+    )
+    for r in conn.execute(expenses):
         fx = _fx(settings, r.currency)
         if fx is None:
             issues.append(
@@ -387,7 +471,7 @@ def read_other_costs(
                 )
             )
             continue
-        line = tickets.get(r.ticket_id) or lines.of(r.item_code or expense_item)
+        line = r.ticket_line or lines.of(r.item_code or expense_item)
         customer = customers[r.customer_id]
         facts.append(cost_fact("expense", f"expense:{r.source_key}", customer, r.date, r.cost / fx, line))
     items = {r.id: r for r in conn.execute(sa.select(t.items))}
@@ -439,14 +523,20 @@ def _work_without_line(work: Sequence[Work]) -> list[Issue]:
     ]
 
 
+SalesReader = Callable[[Connection, Settings, Period, Lines], tuple[list[Sale], list[Fact], list[Issue]]]
+
+
 def load(
     conn: Connection,
     settings: Settings,
     period: Period,
     work_reader: Callable[..., list[Work]] | None = None,
+    sales_reader: SalesReader | None = None,
 ) -> Store:
     """The store's records for ``period``; ``work_reader(conn, period, lines)`` reads the time entries
-    (default ``read_work``, one ``Work`` per entry; a reader may sum entries that cost the same per hour)."""
+    (default ``read_work``, one ``Work`` per entry; a reader may sum entries that cost the same per hour)
+    and ``sales_reader(conn, settings, period, lines)`` the invoice lines (default ``read_sales``, one
+    ``Sale`` per line; a reader may sum lines that are attributed alike)."""
     customer_rows = list(conn.execute(sa.select(t.customers.c.id, t.customers.c.code, t.customers.c.name)))
     halopsa_ids = {
         r.local_id: r.external_id
@@ -459,10 +549,10 @@ def load(
         )
     }
     agent_costs, agents = read_agent_costs(conn)
-    lines = _Lines(conn, settings)
-    work = (work_reader or read_work)(conn, period, lines)
-    sales, supplier, issues = read_sales(conn, settings, period, lines)
+    lines = Lines(conn, settings)
+    sales, supplier, issues = (sales_reader or read_sales)(conn, settings, period, lines)
     other, more = read_other_costs(conn, settings, period, lines)
+    work = (work_reader or read_work)(conn, period, lines)
     issues += more + lines.issues() + _work_without_line(work)
     return Store(
         period=period,

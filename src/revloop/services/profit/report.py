@@ -6,7 +6,7 @@ See docs/profitability.md for how each figure is attributed.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -29,6 +29,8 @@ from revloop.domain.findings import Finding
 from revloop.domain.issues import Issue, PeriodError, Severity
 from revloop.domain.periods import Period, add_months
 from revloop.domain.profitability import (
+    NO_LINE,
+    SIXTY,
     Dimension,
     Fact,
     ProfitRow,
@@ -37,11 +39,11 @@ from revloop.domain.profitability import (
     attribute_sales,
     client_margins,
     cost_work,
-    fee_hours,
     summarise,
     total_row,
 )
-from revloop.services.profit.loading import Store, load, months_of, read_pnl
+from revloop.services.profit.loading import SalesReader, Store, load, months_of, read_pnl
+from revloop.services.profit.totals import SaleTotals, WorkTotals
 
 ZERO = Decimal(0)
 TWELVE = Decimal(12)
@@ -60,6 +62,11 @@ class Model:
     timeline: RateTimeline
     books: dict[date, BooksMonth]
     issues: list[Issue] = field(default_factory=list)
+    entries: dict[str, int] = field(default_factory=dict)  # work id -> the entries it sums (else 1)
+
+    def entries_of(self, work: Work) -> int:
+        """How many stored time entries ``work`` stands for."""
+        return self.entries.get(work.id, 1)
 
 
 def policy(settings: Settings) -> CostPolicy:
@@ -92,11 +99,27 @@ def capacity_of(
     return out
 
 
+def fee_basis(work: Iterable[Work]) -> dict[tuple[str, date], dict[str, dict[str, Decimal]]]:
+    """What fees are split on by hours: (client, month) → contract ('' too) → service line → the
+    minutes (work and travel) logged, as ``profitability.fee_hours`` gives the hours. Minutes add up
+    exactly where hours (minutes / 60) do not, so a fee that splits at exactly half a penny goes by
+    the split's own rule whatever order, or sums, the time entries come in."""
+    out: dict[tuple[str, date], dict[str, dict[str, Decimal]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(lambda: ZERO))
+    )
+    for w in work:
+        minutes = w.minutes + w.travel_minutes
+        if minutes:
+            out[(w.customer, month_of(w.day))][w.contract or ""][w.service_line or NO_LINE] += minutes
+    return out
+
+
 def hours_by_month(store: Store) -> dict[date, Decimal]:
-    out: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    """Hours logged per month: the month's minutes (work and travel, summed exactly) over 60."""
+    minutes: dict[date, Decimal] = defaultdict(lambda: ZERO)
     for w in store.work:
-        out[month_of(w.day)] += w.hours
-    return dict(out)
+        minutes[month_of(w.day)] += w.minutes + w.travel_minutes
+    return {month: total / SIXTY for month, total in minutes.items()}
 
 
 def build(
@@ -105,9 +128,14 @@ def build(
     period: Period,
     method: str | None = None,
     work_reader: Callable[..., list[Work]] | None = None,
+    sales_reader: SalesReader | None = None,
 ) -> Model:
+    """The profit model of ``period``. The time entries and the invoice lines are summed in SQL
+    (``totals.WorkTotals``, ``totals.SaleTotals``) unless other readers are given (``load``'s; its
+    defaults read them one by one): the same figures, to the penny, from far fewer rows."""
     method = method or settings.costs_method
-    store = load(conn, settings, period, work_reader)
+    work_reader = work_reader or WorkTotals()
+    store = load(conn, settings, period, work_reader, sales_reader or SaleTotals())
     months = months_of(period)
     issues = list(store.issues) + check_rows(store.agent_costs)
     timeline = loaded_rates(store.agent_costs, policy(settings))
@@ -135,12 +163,16 @@ def build(
     labour, missing = cost_work(store.work, rate_for, settings.costs_mileage_cost_per_unit)
     if method != "books":  # with the books, a gap is a month without a P&L, named above
         issues += missing
+    entries: dict[str, int] = {}
+    if isinstance(work_reader, WorkTotals):  # issues that count entries counted the sums: again
+        work_reader.recount(store.work, issues, lambda w: timeline.rate_on(w.agent, w.day) is None)
+        entries = work_reader.entries_by_id()
     revenue = attribute_sales(
-        store.sales, fee_hours(labour), settings.costs_fee_split, settings.costs_fee_weights
+        store.sales, fee_basis(store.work), settings.costs_fee_split, settings.costs_fee_weights
     )
     facts = labour + revenue + store.costs
     capacity = capacity_of(store, months, settings.costs_productive_hours_per_year)
-    return Model(period, months, store, facts, capacity, method, timeline, books, issues)
+    return Model(period, months, store, facts, capacity, method, timeline, books, issues, entries)
 
 
 @dataclass
@@ -227,7 +259,7 @@ def findings_from(model: Model, currency: str) -> list[Finding]:
     missing_agents = {i.subject.rsplit(":", 1)[-1] for i in model.issues if i.code == "costs.agent_missing"}
     for w in model.store.work:
         if w.agent in missing_agents:
-            incomplete[w.customer] += 1
+            incomplete[w.customer] += model.entries_of(w)
     out = []
     first, last = model.months[0], model.months[-1]
     for customer, (revenue, cost) in sorted(client_margins(model.facts, model.months).items()):
