@@ -11,11 +11,11 @@ customer code, a period, an invoice key, ...): each ``--repeat`` times after 3 w
 through the ASGI app. A route whose warm-ups are slow is repeated fewer times (``--budget`` seconds
 per route, at least 5 times). The dashboard is started as a server starts it, and timed once its
 background pass (the profitability figures, charts and cost view, computed when it starts and again
-after the store changes) is done; that pass's time is reported apart. The billing run's preview is computed in the background: before the
-routes are timed, the open month's preview is asked for until it is ready (its cold computation time
-is reported apart, with the stages seen), so its pages and API routes are timed ready; then it is
-dropped and the answers given while it is computed again (202 with the progress, and the page) are
-timed with the computation running.
+after the store changes) is done; that pass's time is reported apart. The billing run's preview is
+computed in the background: before the routes are timed, the open month's preview is asked for until
+it is ready (its cold computation time is reported apart, with the stages seen), so its pages and
+API routes are timed ready; then it is dropped and the answers given while it is computed again
+(202 with the progress, and the page) are timed with the computation running.
 
 Figures per route: the server time (inside the ASGI app, from the request to the last byte of the
 response) p50, p95 and max in milliseconds, the first (cold) request, the response size, and
