@@ -484,6 +484,8 @@ def xero_settings(tenant_id: str) -> dict[str, Any]:
         "Accounts": accounts,
         "TaxRates": tax_rates,
         "Currencies": [{"Code": c, "Description": d} for c, d in CURRENCIES],
+        # the rates Xero takes for a document sent without one (its day rate), as the demo's books use
+        "DayRates": {code: str(rate) for code, rate in FX.items() if rate != 1},
         "TrackingCategories": tracking,
         "Items": items,
     }

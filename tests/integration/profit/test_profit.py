@@ -19,7 +19,7 @@ from revloop.adapters.db import tables as t
 from revloop.domain.costing import AgentCost
 from revloop.domain.periods import Period
 from revloop.domain.profitability import NO_LINE, Work
-from revloop.services.profit import costs, margin_findings, report, whatif
+from revloop.services.profit import costs, loading, margin_findings, report, whatif
 from revloop.services.profit.export import write_charts
 from revloop.services.profit.loading import Lines, Store, load, read_work
 from revloop.services.profit.report import capacity_of
@@ -202,3 +202,36 @@ def test_profit_json_from_the_command_line(synced: Synced, tmp_path: Path) -> No
     client = "c" + planted["subjects"][0].rsplit(":", 1)[-1]
     row = next(r for r in body["rows"] if r["customer"] == client)
     assert row["margin"] == planted["amount"] and body["currency"] == "GBP" and body["method"] == "salary"
+
+
+def test_foreign_revenue_is_converted_at_the_rate_xero_booked(synced: Synced) -> None:
+    inv = t.invoices
+    with synced.app.engine.connect() as conn:
+        foreign = conn.execute(
+            sa.select(inv.c.id, inv.c.currency, inv.c.currency_rate)
+            .where(
+                inv.c.origin == "xero",
+                inv.c.currency != "GBP",
+                inv.c.status.in_(("AUTHORISED", "PAID")),
+                inv.c.date >= date(2026, 3, 1),
+                inv.c.date < date(2026, 10, 1),
+            )
+            .order_by(inv.c.id)
+        ).first()
+    assert foreign is not None and foreign.currency_rate is not None  # the sync kept Xero's rate
+    settings = synced.app.settings
+    assert foreign.currency_rate == D(settings.costs_fx_rates[foreign.currency])  # the demo's books
+    with synced.app.engine.begin() as conn:  # Xero booked this one at another rate
+        conn.execute(inv.update().where(inv.c.id == foreign.id).values(currency_rate=D("2.5")))
+    try:
+        with synced.app.engine.connect() as conn:
+            docs = loading.pick_documents(conn, settings, HISTORY)
+        doc = docs.picked[foreign.id][0]
+        assert docs.fx(settings, doc) == D("2.5")  # Xero's rate, not the settings'
+        others = [d for d, _m in docs.picked.values() if d.currency != "GBP" and d.id != foreign.id]
+        assert others and all(docs.fx(settings, d) == D(settings.costs_fx_rates[d.currency]) for d in others)
+    finally:
+        with synced.app.engine.begin() as conn:
+            conn.execute(
+                inv.update().where(inv.c.id == foreign.id).values(currency_rate=foreign.currency_rate)
+            )

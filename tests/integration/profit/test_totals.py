@@ -95,17 +95,26 @@ def test_the_documents_behind_a_clients_revenue(synced: Synced) -> None:
 
 @pytest.fixture
 def bare(synced: Synced) -> Iterator[App]:
-    """The demo store with one agent's costs gone, no foreign rates and no service lines mapped."""
+    """The demo store with one agent's costs gone, no foreign rates (neither Xero's nor the
+    settings') and no service lines mapped."""
+    inv = t.invoices
     with synced.app.engine.connect() as conn:
         agent = conn.execute(sa.select(sa.func.min(t.agent_costs.c.agent_id))).scalar_one()
         kept = [dict(r._mapping) for r in conn.execute(sa.select(t.agent_costs))]
+        rates = list(
+            conn.execute(sa.select(inv.c.id, inv.c.currency_rate).where(inv.c.currency_rate.is_not(None)))
+        )
+    assert rates  # the demo's foreign invoices carry Xero's rate
     with synced.app.engine.begin() as conn:
         conn.execute(t.agent_costs.delete().where(t.agent_costs.c.agent_id == agent))
+        conn.execute(inv.update().values(currency_rate=None))
     settings = synced.app.settings.model_copy(update={"costs_fx_rates": {}, "costs_service_lines": {}})
     yield App(settings, synced.app.engine)
     with synced.app.engine.begin() as conn:
         conn.execute(t.agent_costs.delete())
         conn.execute(t.agent_costs.insert(), kept)
+        for row in rates:
+            conn.execute(inv.update().where(inv.c.id == row.id).values(currency_rate=row.currency_rate))
 
 
 def test_issues_count_the_stored_entries_and_lines(bare: App) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from revloop.adapters.db.types import Money2, Qty4, UtcDateTime
+from revloop.adapters.db.types import Money2, Qty4, Rate6, UtcDateTime
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -443,6 +443,8 @@ invoices = sa.Table(
     sa.Column("period_start", sa.Date),
     sa.Column("period_end", sa.Date),
     sa.Column("currency", sa.String(3), nullable=False),
+    # xero: its CurrencyRate (units of ``currency`` per unit of the base currency), 6 dp
+    sa.Column("currency_rate", Rate6()),
     sa.Column("line_amount_types", sa.String(16), nullable=False, default="Exclusive"),
     # revloop: draft | approved | posting | posted | superseded ; xero: DRAFT|AUTHORISED|PAID|VOIDED|...
     sa.Column("status", sa.String(16), nullable=False),

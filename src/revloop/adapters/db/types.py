@@ -50,6 +50,15 @@ def Qty4() -> Scaled:
     return Scaled(QUANTITY_SCALE)
 
 
+#: currency rates: Xero keeps them to 6 decimal places
+RATE_SCALE = 1_000_000
+
+
+def Rate6() -> Scaled:
+    """Currency rates at 6 decimal places, as Xero keeps them."""
+    return Scaled(RATE_SCALE)
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Timestamps are UTC: refused when naive on the way in, always aware on the way out,
     whatever the database does with time zones (SQLite keeps none)."""

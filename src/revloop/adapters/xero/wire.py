@@ -312,6 +312,7 @@ class CreditNote(Wire):
     Reference: str | None = None
     Date: Day = None
     CurrencyCode: str | None = None
+    CurrencyRate: Money = None
     SubTotal: Money = None
     TotalTax: Money = None
     Total: Money = None

@@ -6,8 +6,9 @@ counted once: with revloop's lines (they know their contract) when Xero's subtot
 revloop's, otherwise with Xero's (edited in Xero: the books win); a voided or deleted one not at all.
 HaloPSA's copies of invoices are never counted. A document belongs to the month it bills: its
 period, or the period in its reference key (``revloop:<customer>:<contract|all>:<period start>``),
-or else the month of its date. Foreign amounts are converted at ``costs.fx_rates`` (the store keeps
-no Xero currency rate per invoice).
+or else the month of its date. A document in another currency is converted at the rate Xero booked
+it at (its ``CurrencyRate``, kept by the sync; for one revloop posted, its Xero copy's), else at
+``costs.fx_rates``; expenses (not in Xero) always at ``costs.fx_rates``.
 """
 
 from __future__ import annotations
@@ -255,6 +256,7 @@ DOCUMENT_COLUMNS = (
     "period_start",
     "date",
     "currency",
+    "currency_rate",
     "line_amount_types",
     "status",
     "external_id",
@@ -273,6 +275,14 @@ class Documents:
     split: dict[str, list[_Contract]]  # customer code -> its fixed, allowance and prepay contracts
     stocked_codes: set[str]  # items issued from stock: their cost is the stock's, not a unit cost
     issues: list[Issue]
+    rates: dict[int, Decimal] = field(default_factory=dict)  # invoice id -> Xero's currency rate
+
+    def fx(self, settings: Settings, doc: Any) -> Decimal | None:
+        """Units of the document's currency per unit of the base currency: the rate Xero booked it
+        at (its own, or its Xero copy's for one revloop posted), else ``costs.fx_rates``."""
+        if doc.currency == settings.currency:
+            return Decimal(1)
+        return self.rates.get(doc.id) or _fx(settings, doc.currency)
 
     def chunks(self, size: int = 5000) -> list[list[int]]:
         """The picked ids in ascending runs of at most ``size`` (one statement each)."""
@@ -338,6 +348,8 @@ def pick_documents(conn: Connection, settings: Settings, period: Period) -> Docu
     wanted = set(months_of(period))
     picked: dict[int, tuple[Any, date]] = {}
     issues: list[Issue] = []
+    booked = {r.external_id: r.currency_rate for r in docs if r.origin == "xero" and r.currency_rate}
+    rates: dict[int, Decimal] = {}
     for r in _chosen(docs):
         month = (
             month_of(r.period_start)
@@ -350,7 +362,10 @@ def pick_documents(conn: Connection, settings: Settings, period: Period) -> Docu
             issues.append(_unknown_customer(r))
             continue
         picked[r.id] = (r, month)
-    return Documents(picked, customers, contracts, dict(split), stocked_codes, issues)
+        rate = r.currency_rate if r.origin == "xero" else booked.get(r.external_id)
+        if rate:
+            rates[r.id] = rate
+    return Documents(picked, customers, contracts, dict(split), stocked_codes, issues, rates)
 
 
 @dataclass
@@ -375,7 +390,7 @@ def add_line(
     stored lines it sums (for the issues). False when its currency has no rate (it is left out)."""
     doc, month = docs.picked[line.invoice_id]
     customer = docs.customers[doc.customer_id]
-    fx = _fx(settings, doc.currency)
+    fx = docs.fx(settings, doc)
     source = f"{doc.origin}:{doc.number or doc.key}/{line.position}"
     if fx is None:
         revenue.issues.append(

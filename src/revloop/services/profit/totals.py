@@ -298,7 +298,7 @@ class SaleTotals:
     def _keep(self, docs: Documents, settings: Settings) -> None:
         """The documents per client (those in a currency without a rate are left out, as their lines)."""
         for doc, month in docs.picked.values():
-            if doc.currency == settings.currency or doc.currency in settings.costs_fx_rates:
+            if docs.fx(settings, doc) is not None:
                 shown = self.documents.setdefault(docs.customers[doc.customer_id], {})
                 shown[(doc.origin, doc.number or doc.key)] = month
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from revloop.adapters.db import repository
 from revloop.adapters.db.tables import customers, external_ids, invoices, items, payments, quotes, tax_rates
+from revloop.adapters.db.types import RATE_SCALE
 from revloop.adapters.xero import wire
 from revloop.adapters.xero.client import Read, XeroClient
 from revloop.domain.findings import Finding
@@ -50,6 +51,16 @@ def _malformed(kind: str, found: Issue) -> Finding:
     return issue(
         "xero.malformed", _subject(kind, ident), found.message, "fix the record in Xero, then sync again"
     )
+
+
+def _rate(rate: Decimal | None, currency: str, base: str) -> Decimal | None:
+    """Xero's CurrencyRate of a document in another currency than the base (``None`` in the base
+    currency, or without a usable rate: revenue then falls back to ``costs.fx_rates``)."""
+    if currency == base or rate is None or rate <= 0:
+        return None
+    if rate * RATE_SCALE != (rate * RATE_SCALE).to_integral_value():
+        return None  # more places than Xero keeps: not a rate it booked
+    return rate
 
 
 class XeroSync:
@@ -243,13 +254,15 @@ class XeroSync:
         headers, lines = [], {}
         for doc in docs:
             ext = doc["id"]
+            currency = (doc["currency"] or self.currency)[:3]
             headers.append(
                 {
                     "origin": SYSTEM,
                     "external_id": ext,
                     "doc_type": doc_type,
                     "customer_id": contacts.get(doc["contact"] or ""),
-                    "currency": (doc["currency"] or self.currency)[:3],
+                    "currency": currency,
+                    "currency_rate": _rate(doc.get("rate"), currency, self.currency),
                     "line_amount_types": str(doc["amount_types"] or "Exclusive")[:16],
                     "status": str(doc["status"] or "DRAFT")[:16],
                     "number": clip(doc["number"], 64),
@@ -344,6 +357,7 @@ class XeroSync:
                         "id": inv.InvoiceID.lower(),
                         "contact": (inv.Contact.ContactID or "").lower() if inv.Contact else None,
                         "currency": inv.CurrencyCode,
+                        "rate": inv.CurrencyRate,
                         "amount_types": inv.LineAmountTypes,
                         "status": inv.Status,
                         "number": inv.InvoiceNumber,
@@ -377,6 +391,7 @@ class XeroSync:
                         "id": note.CreditNoteID.lower(),
                         "contact": (note.Contact.ContactID or "").lower() if note.Contact else None,
                         "currency": note.CurrencyCode,
+                        "rate": note.CurrencyRate,
                         "amount_types": note.LineAmountTypes,
                         "status": note.Status,
                         "number": note.CreditNoteNumber,

@@ -177,7 +177,9 @@ class XeroSimulator:
 
         A new ``tenant_id`` creates the organisation (with the demo chart of accounts, tax rates and
         currencies unless ``chart=False``). ``ProfitAndLossRows`` adds report-only amounts:
-        ``{"AccountCode": "477", "Date": "2026-10-31", "Amount": 12000}``.
+        ``{"AccountCode": "477", "Date": "2026-10-31", "Amount": 12000}``. ``DayRates`` gives the
+        rate a document in another currency takes when it is sent without a ``CurrencyRate`` (Xero
+        takes the day's rate): ``{"USD": "1.27"}`` (units per unit of the base currency; else 1).
         """
         with self._lock:
             self._seeder.seed(

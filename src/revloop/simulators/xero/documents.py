@@ -34,6 +34,13 @@ from .wire import ZERO_GUID, WireError, envelope, is_guid, json_response, not_fo
 __all__ = ["CREDIT_NOTE", "INVOICE", "KINDS", "MATHS_LAT", "QUOTE", "REPEATING", "Kind", "render"]
 
 
+def _day_rate(org: OrgState, currency: str) -> Decimal:
+    """The rate Xero takes for a document sent without one: the day's rate of its currency (1 for the
+    base currency, or for a currency the organisation was given no rate for), to 6 places."""
+    rate = Decimal(1) if currency == org.base_currency() else org.day_rates.get(currency, Decimal(1))
+    return rate.quantize(Decimal("0.000001"))
+
+
 # --- balances -------------------------------------------------------------------------------------
 
 
@@ -274,7 +281,7 @@ def _validate(
     for key in kind.writable:
         if key in data:
             record[key] = data[key]
-    record.setdefault("CurrencyRate", Decimal("1.000000") if kind is not REPEATING else None)
+    record.setdefault("CurrencyRate", _day_rate(org, currency) if kind is not REPEATING else None)
     if record.get("CurrencyRate") is None:
         record.pop("CurrencyRate")
     if number is not None and kind.number_field:

@@ -88,6 +88,8 @@ class Seeder:
         if "Currencies" in data:
             codes = {c["Code"] for c in org.currencies}
             org.currencies += [dict(c) for c in data["Currencies"] if c["Code"] not in codes]
+        for code, rate in (data.get("DayRates") or {}).items():
+            org.day_rates[str(code)] = to_decimal(rate) or Decimal(1)
         for raw in data.get("TrackingCategories", []):
             category = copy.deepcopy(raw)
             category["TrackingCategoryID"] = self._id(category.get("TrackingCategoryID"))

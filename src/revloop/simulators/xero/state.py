@@ -67,6 +67,9 @@ class OrgState:
         self.tenant_id = tenant_id
         self.organisation = organisation
         self.currencies: list[dict[str, Any]] = []
+        #: units of a currency per unit of the base currency, taken as a document's CurrencyRate when
+        #: it is sent without one (Xero takes the day's rate); a currency without one: 1
+        self.day_rates: dict[str, Decimal] = {}
         self.sequences: dict[str, int] = {"invoice": 1, "credit_note": 1, "quote": 1}
         self.pl_rows: list[dict[str, Any]] = []  # seeded P&L amounts (payroll, overheads, ...)
         for name in COLLECTIONS:

@@ -428,3 +428,20 @@ def test_contact_fields_sent_with_an_invoice_update_the_contact(xero: httpx.Clie
     put(xero, "/Invoices", {"Invoices": [doc]})
     contact = body(xero.get(f"/Contacts/{contact_id}"))["Contacts"][0]
     assert contact["EmailAddress"] == "new-ap@acme.example"
+
+
+def test_a_foreign_invoice_sent_without_a_rate_takes_the_days_rate(
+    xero: httpx.Client, sim: XeroSimulator, contact_id: str
+) -> None:
+    org = sim.orgs[sim.credentials["tenant_id"]]
+    foreign = next(c["Code"] for c in org.currencies if c["Code"] != org.base_currency())
+    org.day_rates[foreign] = D("1.27")
+    dated, given, base = create(
+        xero,
+        invoice(contact_id, CurrencyCode=foreign),
+        invoice(contact_id, CurrencyCode=foreign, CurrencyRate=D("1.3")),
+        invoice(contact_id),
+    )
+    assert dated["CurrencyRate"] == D("1.270000")  # the day's rate
+    assert given["CurrencyRate"] == D("1.3")  # the rate sent
+    assert base["CurrencyRate"] == D("1.000000")
