@@ -264,7 +264,7 @@ class Settings(BaseSettings):
     costs_item_unit_costs: dict[str, Decimal] = Field(
         default_factory=dict,
         description="Supplier cost per unit of items sold without stock lots (licences, monitoring), "
-        'by item code, e.g. { M365-BP = "15.80" }.',
+        'by item code, e.g. { M365-BP = "15.80" }; over the item\'s HaloPSA cost price.',
     )
     costs_service_lines: dict[str, str] = Field(
         default_factory=dict,

@@ -235,3 +235,15 @@ def test_foreign_revenue_is_converted_at_the_rate_xero_booked(synced: Synced) ->
             conn.execute(
                 inv.update().where(inv.c.id == foreign.id).values(currency_rate=foreign.currency_rate)
             )
+
+
+def test_item_costs_come_from_halopsa_unless_the_settings_name_one(synced: Synced) -> None:
+    settings = synced.app.settings.model_copy(update={"costs_item_unit_costs": {"BACKUP": D("11.50")}})
+    with synced.app.engine.connect() as conn:
+        found = loading.unit_costs(conn, settings)
+    # HaloPSA's cost prices, as synced; the settings' price over it; labour and mileage not at all
+    # (their cost is the agents' and the mileage's own)
+    assert found == {"M365-BP": D("15.80"), "HOSTING": D("55.00"), "MONITOR": D("2.10"), "BACKUP": D("11.50")}
+    with synced.app.engine.connect() as conn:
+        stored = dict(conn.execute(sa.select(t.items.c.code, t.items.c.unit_cost)).all())
+    assert stored["MILEAGE"] == D("0.45") and stored["BACKUP"] == D("12.00") and stored["LAB-REMOTE"] is None

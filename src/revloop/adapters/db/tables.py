@@ -335,6 +335,7 @@ items = sa.Table(
     sa.Column("xero_id", sa.String(64), unique=True),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("unit_price", Qty4()),
+    sa.Column("unit_cost", Qty4()),  # halopsa: costprice (what one costs the MSP)
     sa.Column("tax_code", sa.String(64)),
     sa.Column("account_code", sa.String(32)),
     sa.Column("service_line", sa.String(64)),

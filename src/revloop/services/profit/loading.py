@@ -276,6 +276,8 @@ class Documents:
     stocked_codes: set[str]  # items issued from stock: their cost is the stock's, not a unit cost
     issues: list[Issue]
     rates: dict[int, Decimal] = field(default_factory=dict)  # invoice id -> Xero's currency rate
+    #: item code -> supplier cost per unit: the item's HaloPSA cost price, else (and over it) the settings'
+    unit_costs: dict[str, Decimal] = field(default_factory=dict)
 
     def fx(self, settings: Settings, doc: Any) -> Decimal | None:
         """Units of the document's currency per unit of the base currency: the rate Xero booked it
@@ -365,7 +367,26 @@ def pick_documents(conn: Connection, settings: Settings, period: Period) -> Docu
         rate = r.currency_rate if r.origin == "xero" else booked.get(r.external_id)
         if rate:
             rates[r.id] = rate
-    return Documents(picked, customers, contracts, dict(split), stocked_codes, issues, rates)
+    return Documents(
+        picked, customers, contracts, dict(split), stocked_codes, issues, rates, unit_costs(conn, settings)
+    )
+
+
+def unit_costs(conn: Connection, settings: Settings) -> dict[str, Decimal]:
+    """Item code -> what one costs the MSP: HaloPSA's cost price of the item, unless
+    ``costs.item_unit_costs`` names one (a price agreed with the supplier since, say). The cost price
+    of labour, mileage and expense items is not taken: their cost is the agents', the mileage's and
+    the expenses' own, counted from the work."""
+    counted = {settings.billing_mileage_item_code, settings.billing_expense_item_code or "EXPENSES"}
+    counted |= {code for (code,) in conn.execute(sa.select(t.charge_types.c.item_code).distinct()) if code}
+    stored = {
+        r.code: r.unit_cost
+        for r in conn.execute(
+            sa.select(t.items.c.code, t.items.c.unit_cost).where(t.items.c.unit_cost.is_not(None))
+        )
+        if r.code not in counted
+    }
+    return {**stored, **settings.costs_item_unit_costs}
 
 
 @dataclass
@@ -427,7 +448,7 @@ def add_line(
             fee_lines=fee.service_lines if fee else None,
         )
     )
-    unit_cost = settings.costs_item_unit_costs.get(line.item_code or "")
+    unit_cost = docs.unit_costs.get(line.item_code or "")
     if unit_cost is not None and line.item_code not in docs.stocked_codes and line.kind != "item":
         revenue.add_cost(
             Fact(

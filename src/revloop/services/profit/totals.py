@@ -320,7 +320,7 @@ def _lines_query(settings: Settings, docs: Documents, ids: list[int]) -> Any:
     plain = sa.and_(
         sa.func.coalesce(il.c.service_line, "") != "",
         sa.not_(alone),
-        sa.or_(il.c.item_code.is_(None), il.c.item_code.not_in(sorted(settings.costs_item_unit_costs))),
+        sa.or_(il.c.item_code.is_(None), il.c.item_code.not_in(sorted(docs.unit_costs))),
     )
     single = sa.case((alone, il.c.position), else_=None)
     kind = sa.case((plain, None), else_=il.c.kind)

@@ -43,6 +43,7 @@ def sync_items(ctx: HaloContext) -> None:
                         "halopsa_id": rec.source_key,
                         "name": clip(rec.name or rec.description or item_code(raw, rec.source_key), 255),
                         "unit_price": qty(rec.price, "baseprice"),
+                        "unit_cost": qty(rec.cost, "costprice") or None,  # 0: not given
                         "tax_code": text(raw, "taxcode_name"),
                         "account_code": rec.nominal_code,
                     }
