@@ -25,6 +25,7 @@ from revloop.domain.money import to_decimal
 from revloop.services import rates as rate_service
 from revloop.services.billing.resolve import msp_calendar, parse_working_hours
 from revloop.services.profit import costs as cost_service
+from revloop.services.profit.loading import unit_costs
 from revloop.web import views
 from revloop.web.api import ERRORS
 from revloop.web.deps import csrf_protect, require, web
@@ -291,6 +292,9 @@ class CostIssueOut(Model):
 class ItemCostOut(Model):
     item_code: str
     unit_cost: Money
+    source: Literal["settings", "halopsa"] = Field(
+        "settings", description="settings: costs.item_unit_costs; halopsa: the item's HaloPSA cost price."
+    )
 
 
 class CostSettingsOut(Model):
@@ -362,6 +366,7 @@ def costs(app: App, on: date, months: int = 12) -> CostsOut:
                 sa.select(t.agents.c.id, t.agents.c.halopsa_id, t.agents.c.name).order_by(t.agents.c.name)
             )
         )
+        item_costs = unit_costs(conn, app.settings)
     keys = {str(a.id): _agent_key(a) for a in agents}
     s = app.settings
     return CostsOut(
@@ -409,7 +414,12 @@ def costs(app: App, on: date, months: int = 12) -> CostsOut:
             payroll_accounts=list(s.costs_payroll_accounts),
             overhead_accounts=list(s.costs_overhead_accounts),
             item_unit_costs=[
-                ItemCostOut(item_code=k, unit_cost=v) for k, v in sorted(s.costs_item_unit_costs.items())
+                ItemCostOut(
+                    item_code=k,
+                    unit_cost=v,
+                    source="settings" if k in s.costs_item_unit_costs else "halopsa",
+                )
+                for k, v in sorted(item_costs.items())
             ],
             where=f"the [costs] section of the settings file ({s.settings_file.name}), or "
             "REVLOOP_COSTS_<KEY> in the environment; revloop reads them when it starts",

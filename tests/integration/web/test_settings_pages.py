@@ -169,3 +169,16 @@ def test_costs_both_methods_and_setting_one(store: App, client_for: Callable[[Ro
             ).scalars()
         )
     assert actors == {"admin"}
+
+
+def test_item_costs_say_where_they_come_from(store: App, client_for: Callable[[Role], TestClient]) -> None:
+    sold = "LIC-TEST"  # a licence sold on: HaloPSA says what one costs the MSP
+    with store.engine.begin() as conn:
+        conn.execute(t.items.insert().values(code=sold, name="A licence", unit_cost=Decimal("12.3456")))
+    body = client_for(Role.FINANCE).get("/api/settings/costs").json()
+    found = {i["item_code"]: (i["unit_cost"], i["source"]) for i in body["settings"]["item_unit_costs"]}
+    assert found[sold] == ("12.3456", "halopsa")
+    page = client_for(Role.ADMIN).get("/settings/costs").text
+    assert f"Unit cost of {sold}" in page and "HaloPSA cost price" in page
+    hidden = client_for(Role.SERVICE_MANAGER).get("/api/settings/costs")
+    assert hidden.status_code == 403 or "12.3456" not in hidden.text
