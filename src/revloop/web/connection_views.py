@@ -28,7 +28,7 @@ from revloop.adapters.db import tables as t
 from revloop.bootstrap import App
 from revloop.domain.issues import InputError
 from revloop.services import connections as service
-from revloop.web import csrf
+from revloop.web import csrf, views
 from revloop.web.api import ERRORS
 from revloop.web.deps import csrf_protect, require, web
 from revloop.web.models import Model, MoneyText, SyncStatus, redact
@@ -156,20 +156,7 @@ def connections(app: App, redirect_uri: str) -> ConnectionsOut:
                 sa.select(xc.c.name, xc.c.mode, xc.c.tenant_id, xc.c.refreshed_at).order_by(xc.c.name)
             )
         )
-        sync = [
-            SyncStatus(
-                system=r.system,
-                resource=r.resource,
-                last_run_at=r.last_run_at,
-                last_full_at=r.last_full_at,
-                records=r.records,
-            )
-            for r in conn.execute(
-                sa.select(t.sync_watermarks).order_by(
-                    t.sync_watermarks.c.system, t.sync_watermarks.c.resource
-                )
-            )
-        ]
+        sync = views.sync_status(conn)
         f = t.findings
         issues = [
             SyncIssueOut(

@@ -93,6 +93,21 @@ def _hours(minutes: Decimal | None) -> Decimal:
 # -- overview -----------------------------------------------------------------------------------
 
 
+def sync_status(conn: sa.Connection) -> list[SyncStatus]:
+    """When each kind of record was last synced, and how many there are."""
+    wm = t.sync_watermarks
+    return [
+        SyncStatus(
+            system=r.system,
+            resource=r.resource,
+            last_run_at=r.last_run_at,
+            last_full_at=r.last_full_at,
+            records=r.records,
+        )
+        for r in conn.execute(sa.select(wm).order_by(wm.c.system, wm.c.resource))
+    ]
+
+
 def overview(app: App, period: Period) -> Overview:
     inv = t.invoices
     te = t.time_entries
@@ -121,20 +136,7 @@ def overview(app: App, period: Period) -> Overview:
                 sa.select(f.c.severity, sa.func.count()).where(f.c.state == "open").group_by(f.c.severity)
             )
         }
-        sync = [
-            SyncStatus(
-                system=r.system,
-                resource=r.resource,
-                last_run_at=r.last_run_at,
-                last_full_at=r.last_full_at,
-                records=r.records,
-            )
-            for r in conn.execute(
-                sa.select(t.sync_watermarks).order_by(
-                    t.sync_watermarks.c.system, t.sync_watermarks.c.resource
-                )
-            )
-        ]
+        sync = sync_status(conn)
         job = conn.execute(sa.select(t.job_leases).where(t.job_leases.c.name == "sync")).one_or_none()
         periods = _periods(conn)
     return Overview(
