@@ -11,7 +11,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -55,14 +57,18 @@ def web(store: App, sim: XeroSimulator, clock: Clock) -> Iterator[FastAPI]:
     application.state.web.billing.join(30)
 
 
-@pytest.fixture
-def served(web: FastAPI) -> Iterator[str]:
-    """The dashboard under uvicorn on a free 127.0.0.1 port, in a thread; yields its URL."""
+def free_socket() -> socket.socket:
+    """A socket bound to a free port of 127.0.0.1."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(web, log_level="warning", lifespan="off", ws="none"))
+    return sock
+
+
+@contextmanager
+def serve(application: Any, sock: socket.socket) -> Iterator[str]:
+    """``application`` under uvicorn on ``sock``, in a thread; yields its URL."""
+    server = uvicorn.Server(uvicorn.Config(application, log_level="warning", lifespan="off", ws="none"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10  # start-up guard, not an assertion about speed
@@ -71,11 +77,18 @@ def served(web: FastAPI) -> Iterator[str]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@pytest.fixture
+def served(web: FastAPI) -> Iterator[str]:
+    """The dashboard under uvicorn on a free 127.0.0.1 port, in a thread; yields its URL."""
+    with serve(web, free_socket()) as url:
+        yield url
 
 
 def test_month_end_in_the_browser(chromium: Path, served: str, web: FastAPI) -> None:

@@ -5,16 +5,10 @@ connection store. Then a rate row is added and a user is created the way a perso
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 
 from revloop.bootstrap import App
 from revloop.services import connections
@@ -24,49 +18,23 @@ from revloop.web.app import create_app
 from revloop.web.connection_views import use_xero_transport
 
 from .conftest import PASSWORD, Clock, sim_clients
-from .test_browser import ARGS, ARTIFACTS, chromium
+from .test_browser import ARGS, ARTIFACTS, chromium, free_socket, serve
 from .test_connections_page import CLIENT_ID, CLIENT_SECRET, TENANT, code_flow_app
 
 __all__ = ["chromium"]
 
 
-def _socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@contextmanager
-def _serve(application: Any, sock: socket.socket) -> Iterator[str]:
-    """``application`` under uvicorn on ``sock``, in a thread; yields its URL."""
-    server = uvicorn.Server(uvicorn.Config(application, log_level="warning", lifespan="off", ws="none"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10  # start-up guard, not an assertion about speed
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
 @pytest.fixture
 def served(store: App, sim: XeroSimulator, clock: Clock) -> Iterator[tuple[str, App]]:
     """The Xero simulator and the dashboard, each on its own 127.0.0.1 port."""
-    with _serve(AsgiBridge(sim), _socket()) as xero:
-        sock = _socket()
+    with serve(AsgiBridge(sim), free_socket()) as xero:
+        sock = free_socket()
         public = f"http://127.0.0.1:{sock.getsockname()[1]}"
         sim.identity.add_client(CLIENT_ID, CLIENT_SECRET, [f"{public}/connections/xero/callback"])
         app = code_flow_app(store, public, authorize_url=f"{xero}/identity/connect/authorize")
         application = create_app(app, clients=sim_clients(sim), clock=clock)
         use_xero_transport(application, mock_transport(sim))
-        with _serve(application, sock) as url:
+        with serve(application, sock) as url:
             yield url, app
         app.close()
 
