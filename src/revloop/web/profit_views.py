@@ -199,14 +199,6 @@ def profit_period(app: App, now: Any, start: str | None, end: str | None) -> Per
     return Period(max(first.start, add_months(last.start, 1 - MAX_MONTHS)), last.end)
 
 
-def _months(period: Period) -> list[date]:
-    out, day = [], period.start
-    while day < period.end:
-        out.append(day)
-        day = add_months(day, 1)
-    return out
-
-
 def _row(row: ProfitRow, key: str, label: str) -> ProfitRowOut:
     return ProfitRowOut(
         key=key,

@@ -38,7 +38,6 @@ from revloop.web.models import (
     XeroSide,
 )
 
-HOUR_KINDS = frozenset({"labour", "covered", "overage", "travel"})
 OPEN_INVOICE = ("draft", "approved", "posting")
 BILLED_WORK = ("invoiced", "covered")
 SEVERITIES = ("error", "warning", "info")

@@ -66,10 +66,6 @@ def months_of(period: Period) -> list[date]:
     return months
 
 
-def agent_key(row: Any) -> str:
-    return str(row.id)
-
-
 def read_agent_costs(conn: Connection) -> tuple[list[AgentCost], dict[str, str]]:
     agents = {str(r.id): r.name for r in conn.execute(sa.select(t.agents.c.id, t.agents.c.name))}
     rows = [
